@@ -1,0 +1,148 @@
+"""Input checks shared by the public functions; every message is Japanese, then English."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def bilingual(ja: str, en: str) -> str:
+    """Join a Japanese and an English message into one error text."""
+    return f"{ja}\n{en}"
+
+
+def type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def as_float_array(value: Any, name: str) -> np.ndarray:
+    """Return `value` as a float64 NumPy array, or raise a bilingual TypeError."""
+    if isinstance(value, torch.Tensor):
+        if value.is_complex() or value.dtype == torch.bool:
+            raise TypeError(bilingual(
+                f"引数 `{name}` は実数のテンソルにしてください（dtype {value.dtype} が渡されました）。",
+                f"Argument `{name}` must be a real-valued tensor (got dtype {value.dtype}).",
+            ))
+        return value.detach().cpu().to(torch.float64).numpy()
+    if isinstance(value, (str, bytes, dict, set)) or value is None:
+        raise TypeError(bilingual(
+            f"引数 `{name}` には数値の2次元配列（NumPy 配列・リスト・テンソル）を渡してください"
+            f"（{type_name(value)} が渡されました）。",
+            f"Argument `{name}` must be a 2-D array of numbers (NumPy array, list or tensor); "
+            f"got {type_name(value)}.",
+        ))
+    try:
+        array = np.asarray(value)
+    except ValueError as err:  # ragged nested lists
+        raise ValueError(bilingual(
+            f"引数 `{name}` を配列に変換できません。各行の長さをそろえてください（{err}）。",
+            f"Argument `{name}` cannot be turned into an array; make every row the same length "
+            f"({err}).",
+        )) from None
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.number) \
+            or np.issubdtype(array.dtype, np.complexfloating):
+        raise TypeError(bilingual(
+            f"引数 `{name}` の要素は実数にしてください（dtype {array.dtype} が渡されました）。"
+            "文字列や True/False ではなく数値を入れてください。",
+            f"Argument `{name}` must hold real numbers (got dtype {array.dtype}); "
+            "use numbers, not strings or True/False.",
+        ))
+    return array.astype(np.float64)
+
+
+def check_matrix(value: Any, name: str = "R") -> np.ndarray:
+    """Check a rating-like matrix: 2-D, non-empty, finite numbers. Returns float64 NumPy."""
+    array = as_float_array(value, name)
+    if array.ndim != 2:
+        raise ValueError(bilingual(
+            f"引数 `{name}` は2次元（ユーザー × アイテム）の配列にしてください"
+            f"（{array.ndim} 次元、形状 {array.shape} が渡されました）。",
+            f"Argument `{name}` must be 2-D (users × items); got {array.ndim} dimensions, "
+            f"shape {array.shape}.",
+        ))
+    if array.size == 0:
+        raise ValueError(bilingual(
+            f"引数 `{name}` が空です（形状 {array.shape}）。1行1列以上の行列を渡してください。",
+            f"Argument `{name}` is empty (shape {array.shape}); pass at least one row and one column.",
+        ))
+    if not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).sum())
+        raise ValueError(bilingual(
+            f"引数 `{name}` に NaN または無限大が {bad} 個含まれています。"
+            "このシリーズでは欠損値（未評価）を 0 で表します。NaN を 0 に置き換えてください"
+            "（例: `np.nan_to_num(R)`）。",
+            f"Argument `{name}` contains {bad} NaN or infinite value(s). In this series a missing "
+            "(unrated) entry is written as 0: replace NaN with 0 (e.g. `np.nan_to_num(R)`).",
+        ))
+    return array
+
+
+def check_ratings(value: Any, name: str = "R") -> np.ndarray:
+    """Check a rating matrix and require at least one observed (non-zero) entry."""
+    array = check_matrix(value, name)
+    if not (array != 0).any():
+        raise ValueError(bilingual(
+            f"引数 `{name}` に観測値（0 以外の評価値）が1つもありません。"
+            "損失を計算できないので、少なくとも1つ評価値を入れてください。",
+            f"Argument `{name}` has no observed entry (every value is 0 = missing), so there is "
+            "nothing to fit; give at least one rating.",
+        ))
+    return array
+
+
+def check_positive_int(value: Any, name: str, what_ja: str, what_en: str) -> int:
+    """Require a positive integer (bool is rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(bilingual(
+            f"引数 `{name}`（{what_ja}）は正の整数にしてください（{value!r} が渡されました）。",
+            f"Argument `{name}` ({what_en}) must be a positive integer; got {value!r}.",
+        ))
+    if value < 1:
+        raise ValueError(bilingual(
+            f"引数 `{name}`（{what_ja}）は 1 以上にしてください（{value} が渡されました）。",
+            f"Argument `{name}` ({what_en}) must be at least 1; got {value}.",
+        ))
+    return int(value)
+
+
+def check_positive_float(value: Any, name: str, what_ja: str, what_en: str) -> float:
+    """Require a finite number > 0 (e.g. a learning rate)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(bilingual(
+            f"引数 `{name}`（{what_ja}）は正の数にしてください（{value!r} が渡されました）。",
+            f"Argument `{name}` ({what_en}) must be a positive number; got {value!r}.",
+        ))
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(bilingual(
+            f"引数 `{name}`（{what_ja}）は 0 より大きい有限の数にしてください"
+            f"（{value} が渡されました）。例: 0.05。",
+            f"Argument `{name}` ({what_en}) must be a finite number greater than 0; got {value}. "
+            "Example: 0.05.",
+        ))
+    return float(value)
+
+
+def check_factors(P: Any, Q: Any, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Check that P (r × rows) and Q (r × cols) fit a matrix of `shape` (rows × cols)."""
+    P_arr = check_matrix(P, "P")
+    Q_arr = check_matrix(Q, "Q")
+    rows, cols = shape
+    if P_arr.shape[0] != Q_arr.shape[0]:
+        raise ValueError(bilingual(
+            f"`P` と `Q` のランク（行数）が違います: P は {P_arr.shape}、Q は {Q_arr.shape}。"
+            "どちらも r 行（r = ランク）にしてください。",
+            f"`P` and `Q` have different ranks (numbers of rows): P is {P_arr.shape}, Q is "
+            f"{Q_arr.shape}; both need r rows (r = rank).",
+        ))
+    if P_arr.shape[1] != rows or Q_arr.shape[1] != cols:
+        raise ValueError(bilingual(
+            f"`P`, `Q` の形状が `R` {shape} と合いません: P は {P_arr.shape}、Q は {Q_arr.shape}。"
+            f"P は (r, {rows})、Q は (r, {cols}) にしてください（PᵀQ が R と同じ形になるように）。",
+            f"`P` and `Q` do not fit `R` {shape}: P is {P_arr.shape}, Q is {Q_arr.shape}. "
+            f"Use P of shape (r, {rows}) and Q of shape (r, {cols}) so that PᵀQ has R's shape.",
+        ))
+    return P_arr, Q_arr

@@ -1,0 +1,34 @@
+"""Reproducibility: one call seeds every random source and fixes the thread count (01)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from ._checks import bilingual
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python, NumPy and torch, and run torch on one thread for reproducible digits. (01)"""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise TypeError(bilingual(
+            f"引数 `seed` は 0 以上の整数にしてください（{seed!r} が渡されました）。",
+            f"Argument `seed` must be a non-negative integer; got {seed!r}.",
+        ))
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    # Several threads may sum in a different order and change the last digits.
+    torch.set_num_threads(1)
+
+
+def setup_notebook(seed: int = 0) -> None:
+    """The uniform setup of every notebook: seeds, one thread, print precision, fonts. (01)"""
+    from .plotting import use_japanese_font
+
+    set_seed(seed)
+    np.set_printoptions(precision=4, suppress=True)
+    torch.set_printoptions(precision=4, sci_mode=False)
+    use_japanese_font()
