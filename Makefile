@@ -1,0 +1,63 @@
+# 「PyTorchで学ぶ行列因子分解 / Matrix Factorization with PyTorch」
+#   make lab    -- set up .venv, then open JupyterLab on your own copy of the series
+#   make test   -- set up .venv, then run every test and re-check every notebook (nbval)
+# Other targets: make notebooks | make lint | make nav | make lab-reset | make clean
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WORK := my-notebooks
+# Optional: a package index for the CPU-only PyTorch build, e.g.
+#   make lab TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+# Optional: extra arguments for JupyterLab, e.g. LAB_ARGS="--no-browser --port 8890"
+LAB_ARGS ?=
+
+.PHONY: help setup lab lab-reset test notebooks nav lint clean
+
+help:
+	@sed -n '1,5p' Makefile
+
+setup: $(STAMP)
+
+# The stamp is older than requirements.txt or pyproject.toml => the venv is stale: reinstall.
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0) if sys.version_info >= (3, 11) else sys.exit("Python 3.11 以上が必要です（見つかったのは " + sys.version.split()[0] + "）。例: make PYTHON=python3.11 ...\nPython 3.11 or newer is required (found " + sys.version.split()[0] + "). Example: make PYTHON=python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install "$$(grep -E '^torch==' requirements.txt)" --index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	@# Build matplotlib's font cache now: on first use it prints a notice to stderr,
+	@# which would otherwise land in a notebook's output and fail the strict check.
+	MPLBACKEND=Agg $(BIN)/python -c "import matplotlib.pyplot, matplotlib_fontja"
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	@$(BIN)/python -m tools.workcopy notebooks $(WORK)
+	@echo "JupyterLab を 127.0.0.1 で起動します。ログに出る http://127.0.0.1:...?token=... の URL を開いてください（終了は Ctrl-C）。"
+	@echo "Starting JupyterLab on 127.0.0.1. Open the http://127.0.0.1:...?token=... URL printed below (stop with Ctrl-C)."
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(WORK) \
+		--LabApp.default_url=/lab/tree/00_index.ipynb $(LAB_ARGS)
+
+# Keep the old copy (renamed with a timestamp) and make a fresh one from notebooks/.
+lab-reset: $(STAMP)
+	@if [ -d $(WORK) ]; then mv $(WORK) $(WORK).bak-$$(date +%Y%m%d-%H%M%S); fi
+	@$(BIN)/python -m tools.workcopy notebooks $(WORK)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest --nbval --nbval-current-env
+
+# Regenerate navigation and contents, then re-execute every notebook in place, top to bottom.
+notebooks: $(STAMP)
+	$(BIN)/python -m tools.series
+	$(BIN)/python -m tools.execute
+
+nav: $(STAMP)
+	$(BIN)/python -m tools.series
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests tools notebooks
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
