@@ -13,6 +13,8 @@ WORK := my-notebooks
 TORCH_INDEX ?=
 # Optional: extra arguments for JupyterLab, e.g. LAB_ARGS="--no-browser --port 8890"
 LAB_ARGS ?=
+# Jupyter refuses to run as root (common in containers) unless told explicitly.
+ROOT_ARG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
 .PHONY: help setup lab lab-reset test notebooks nav lint clean
 
@@ -38,7 +40,7 @@ lab: $(STAMP)
 	@echo "JupyterLab を 127.0.0.1 で起動します。ログに出る http://127.0.0.1:...?token=... の URL を開いてください（終了は Ctrl-C）。"
 	@echo "Starting JupyterLab on 127.0.0.1. Open the http://127.0.0.1:...?token=... URL printed below (stop with Ctrl-C)."
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(WORK) \
-		--LabApp.default_url=/lab/tree/00_index.ipynb $(LAB_ARGS)
+		--LabApp.default_url=/lab/tree/00_index.ipynb $(ROOT_ARG) $(LAB_ARGS)
 
 # Keep the old copy (renamed with a timestamp) and make a fresh one from notebooks/.
 lab-reset: $(STAMP)

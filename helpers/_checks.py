@@ -126,23 +126,43 @@ def check_positive_float(value: Any, name: str, what_ja: str, what_en: str) -> f
     return float(value)
 
 
+def check_seed(value: Any, name: str = "seed") -> int:
+    """Require an integer seed in [0, 2**32) (NumPy's range); bool is rejected."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(bilingual(
+            f"引数 `{name}`（乱数のシード）は整数にしてください（{value!r} が渡されました）。例: 0。",
+            f"Argument `{name}` (the random seed) must be an integer; got {value!r}. Example: 0.",
+        ))
+    if not 0 <= value < 2**32:
+        raise ValueError(bilingual(
+            f"引数 `{name}`（乱数のシード）は 0 以上 2**32 未満にしてください（{value} が渡されました）。",
+            f"Argument `{name}` (the random seed) must be in [0, 2**32); got {value}.",
+        ))
+    return int(value)
+
+
 def check_factors(P: Any, Q: Any, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Check that P (r × rows) and Q (r × cols) fit a matrix of `shape` (rows × cols)."""
     P_arr = check_matrix(P, "P")
     Q_arr = check_matrix(Q, "Q")
     rows, cols = shape
+    if P_arr.shape[1] != rows or Q_arr.shape[1] != cols:
+        transposed = P_arr.shape[0] == rows and Q_arr.shape[0] == cols
+        hint_ja = "転置（`P.T`, `Q.T`）を渡していませんか。" if transposed else ""
+        hint_en = " Did you pass them transposed (`P.T`, `Q.T`)?" if transposed else ""
+        raise ValueError(bilingual(
+            f"`P`, `Q` の形状が `R` {shape} と合いません: P は {P_arr.shape}、Q は {Q_arr.shape}。"
+            f"P は (r, {rows})、Q は (r, {cols}) にしてください（PᵀQ が R と同じ形になるように）。"
+            + hint_ja,
+            f"`P` and `Q` do not fit `R` {shape}: P is {P_arr.shape}, Q is {Q_arr.shape}. "
+            f"Use P of shape (r, {rows}) and Q of shape (r, {cols}) so that PᵀQ has R's shape."
+            + hint_en,
+        ))
     if P_arr.shape[0] != Q_arr.shape[0]:
         raise ValueError(bilingual(
             f"`P` と `Q` のランク（行数）が違います: P は {P_arr.shape}、Q は {Q_arr.shape}。"
             "どちらも r 行（r = ランク）にしてください。",
             f"`P` and `Q` have different ranks (numbers of rows): P is {P_arr.shape}, Q is "
             f"{Q_arr.shape}; both need r rows (r = rank).",
-        ))
-    if P_arr.shape[1] != rows or Q_arr.shape[1] != cols:
-        raise ValueError(bilingual(
-            f"`P`, `Q` の形状が `R` {shape} と合いません: P は {P_arr.shape}、Q は {Q_arr.shape}。"
-            f"P は (r, {rows})、Q は (r, {cols}) にしてください（PᵀQ が R と同じ形になるように）。",
-            f"`P` and `Q` do not fit `R` {shape}: P is {P_arr.shape}, Q is {Q_arr.shape}. "
-            f"Use P of shape (r, {rows}) and Q of shape (r, {cols}) so that PᵀQ has R's shape.",
         ))
     return P_arr, Q_arr

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from ._checks import check_matrix, check_positive_int
+from ._checks import check_matrix, check_positive_int, check_seed
 
 # The 5 users × 4 items rating matrix of the original post; 0 means "not rated".
 _ORIGINAL_R = (
@@ -46,7 +46,7 @@ def init_factors(
     rank = check_positive_int(rank, "rank", "ランク", "rank")
     rows = check_positive_int(rows, "rows", "行数 = ユーザー数", "rows = number of users")
     cols = check_positive_int(cols, "cols", "列数 = アイテム数", "cols = number of items")
-    rand: Any = np.random.rand if seed is None else np.random.RandomState(seed).rand
+    rand: Any = np.random.rand if seed is None else np.random.RandomState(check_seed(seed)).rand
     P = rand(rank, rows)
     Q = rand(rank, cols)
     return P, Q

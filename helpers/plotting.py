@@ -15,9 +15,10 @@ from ._checks import bilingual, check_matrix
 
 def use_japanese_font() -> None:
     """Use the IPAex Gothic font shipped by matplotlib-fontja, so Japanese labels render. (01)"""
-    import matplotlib_fontja  # noqa: F401  (importing it sets the font in rcParams)
+    import matplotlib_fontja
 
-    plt.rcParams["axes.unicode_minus"] = False  # IPAex has no U+2212 minus sign glyph
+    # japanize() sets rcParams every call (the import alone does it only once per process).
+    matplotlib_fontja.japanize()
 
 
 def _check_losses(losses: Any) -> np.ndarray:
@@ -78,17 +79,26 @@ def plot_matrix(
     """
     values = check_matrix(M, "M")
     # observed: a boolean mask (NumPy or torch) or 0/1 numbers
-    mask = values != 0 if observed is None else np.asarray(observed) != 0
-    if mask.shape != values.shape:
+    if observed is None:
+        mask = values != 0
+    else:
+        try:
+            mask = np.asarray(observed) != 0
+        except ValueError:
+            mask = None
+    if mask is None or mask.shape != values.shape:
+        got = "?" if mask is None else mask.shape
         raise ValueError(bilingual(
-            f"`observed` の形状 {mask.shape} が `M` の形状 {values.shape} と違います。",
-            f"`observed` has shape {mask.shape} but `M` has shape {values.shape}.",
+            f"`observed` は `M` と同じ形状 {values.shape} の配列にしてください（{got} が渡されました）。",
+            f"`observed` must be an array of the same shape as `M`, {values.shape}; got {got}.",
         ))
     if ax is None:
         _, ax = plt.subplots(figsize=(1.1 * values.shape[1] + 1.8, 0.8 * values.shape[0] + 1.2))
     shown = values if show_missing else np.ma.masked_where(~mask, values)
-    vmin = float(values[mask].min()) if vmin is None else vmin
-    vmax = float(values[mask].max()) if vmax is None else vmax
+    # colour scale from the observed values (all values if nothing is observed)
+    scale = values[mask] if mask.any() else values
+    vmin = float(scale.min()) if vmin is None else vmin
+    vmax = float(scale.max()) if vmax is None else vmax
     cmap = plt.get_cmap("viridis").with_extremes(bad="0.85")
     image = ax.imshow(shown, cmap=cmap, vmin=vmin, vmax=vmax)
     for (i, j), value in np.ndenumerate(values):

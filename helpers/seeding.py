@@ -7,16 +7,12 @@ import random
 import numpy as np
 import torch
 
-from ._checks import bilingual
+from ._checks import check_seed
 
 
 def set_seed(seed: int = 0) -> None:
     """Seed Python, NumPy and torch, and run torch on one thread for reproducible digits. (01)"""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise TypeError(bilingual(
-            f"引数 `seed` は 0 以上の整数にしてください（{seed!r} が渡されました）。",
-            f"Argument `seed` must be a non-negative integer; got {seed!r}.",
-        ))
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

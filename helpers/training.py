@@ -28,13 +28,29 @@ _OPTIMIZERS: dict[str, OptimizerFactory] = {
 
 
 class DivergenceError(ValueError):
-    """Training produced a NaN or infinite loss (usually: the learning rate is too large)."""
+    """Training produced a NaN or infinite loss (usually: the learning rate is too large).
+
+    `losses` holds the finite losses recorded before it happened.
+    """
+
+    def __init__(self, message: str, losses: list[float]) -> None:
+        super().__init__(message)
+        self.losses = losses
 
 
 def _as_tensor(value: Any) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value
     return torch.tensor(np.asarray(value, dtype=np.float64))
+
+
+def _as_tensors(R: Any, P: Any, Q: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Tensors of one common floating dtype (the autograd graph of P, Q is kept)."""
+    Rt, Pt, Qt = _as_tensor(R), _as_tensor(P), _as_tensor(Q)
+    dtype = torch.promote_types(torch.promote_types(Pt.dtype, Qt.dtype), Rt.dtype)
+    if not dtype.is_floating_point:
+        dtype = torch.float64
+    return Rt.to(dtype), Pt.to(dtype), Qt.to(dtype)
 
 
 def _loss(R: torch.Tensor, P: torch.Tensor, Q: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -49,15 +65,14 @@ def masked_squared_loss(R: Any, P: Any, Q: Any) -> torch.Tensor:
     Accepts NumPy arrays or tensors; keeps the autograd graph when `P`, `Q` are tensors.
     """
     check_factors(P, Q, check_ratings(R).shape)
-    Rt, Pt, Qt = _as_tensor(R), _as_tensor(P), _as_tensor(Q)
+    Rt, Pt, Qt = _as_tensors(R, P, Q)
     return _loss(Rt, Pt, Qt, Rt != 0)
 
 
 def masked_loss_grad(R: Any, P: Any, Q: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """The masked loss's gradient by hand: dL/dP = -2 Q Eᵀ, dL/dQ = -2 P E, E = M∘(R - PᵀQ). (03)"""
     check_factors(P, Q, check_ratings(R).shape)
-    Rt = _as_tensor(R).detach()
-    Pt, Qt = _as_tensor(P).detach(), _as_tensor(Q).detach()
+    Rt, Pt, Qt = (t.detach() for t in _as_tensors(R, P, Q))
     E = (Rt - Pt.T @ Qt) * (Rt != 0)
     return -2 * Qt @ E.T, -2 * Pt @ E
 
@@ -117,6 +132,13 @@ def train(
     Qt = torch.tensor(Q_np, requires_grad=True)
     mask = Rt != 0  # built once: it never changes during training
     opt = make_optimizer([Pt, Qt], lr)
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise TypeError(bilingual(
+            f"`optimizer` の関数が torch.optim.Optimizer ではなく {type(opt).__name__} を返しました。"
+            "例: `lambda params, lr: torch.optim.Adam(params, lr=lr)`。",
+            f"The `optimizer` function returned {type(opt).__name__}, not a torch.optim.Optimizer. "
+            "Example: `lambda params, lr: torch.optim.Adam(params, lr=lr)`.",
+        ))
     losses: list[float] = []
     for step in range(steps):
         loss = _loss(Rt, Pt, Qt, mask)
@@ -127,7 +149,7 @@ def train(
                 "学習率を下げて（例: 1/10 に）やり直してください。",
                 f"Training diverged: the loss became {value} at step {step} (lr={lr}). "
                 "Lower the learning rate (e.g. to a tenth) and try again.",
-            ))
+            ), losses)
         losses.append(value)
         opt.zero_grad()
         loss.backward()

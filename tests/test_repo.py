@@ -1,0 +1,70 @@
+"""Checks of the repository around the notebooks: README, pins, set-up, work copy."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+from tools.series import series_notebooks
+from tools.workcopy import sync_copy
+
+REQUIRED_PINS = ["torch", "numpy", "matplotlib", "matplotlib-fontja", "jupyterlab", "ipykernel",
+                 "nbval", "pytest", "hypothesis", "ruff"]
+
+
+def requirement_lines() -> list[str]:
+    lines = Path("requirements.txt").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_requirements_are_exact_public_pins() -> None:
+    lines = requirement_lines()
+    for line in lines:
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][0-9A-Za-z.]*", line), f"not an exact public pin: {line}"
+    names = {line.split("==")[0].lower() for line in lines}
+    assert set(REQUIRED_PINS) <= names, set(REQUIRED_PINS) - names
+    assert "torch==2.13.0" in lines
+
+
+def test_environment_yml_delegates_to_requirements() -> None:
+    text = Path("environment.yml").read_text(encoding="utf-8")
+    assert "python=3.11" in text and "-r requirements.txt" in text
+    # one list: no package pinned here besides python and pip
+    deps = re.findall(r"^\s+- ([A-Za-z][\w\-]*)", text.split("dependencies:", 1)[1], flags=re.M)
+    assert set(deps) <= {"python", "pip"}, deps
+
+
+def test_readme_lists_every_notebook_with_its_time() -> None:
+    readme = Path("README.md").read_text(encoding="utf-8")
+    for path in series_notebooks():
+        minutes = nbformat.read(path, as_version=4).metadata["series"]["minutes"]
+        row = next((line for line in readme.splitlines() if f"(notebooks/{path.name})" in line), None)
+        assert row is not None, f"README: no contents row for {path.name}"
+        assert row.rstrip().endswith(f"| {minutes} min |"), f"README: time for {path.name} != {minutes} min"
+
+
+def test_lab_binds_localhost_and_keeps_the_token() -> None:
+    makefile = Path("Makefile").read_text(encoding="utf-8")
+    lab = makefile.split("\nlab:", 1)[1].split("\n\n", 1)[0]
+    assert "--ServerApp.ip=127.0.0.1" in lab
+    assert "token" not in lab.replace("?token=...", ""), "make lab must not touch the token setting"
+    assert "--ServerApp.root_dir=$(WORK)" in lab and "00_index.ipynb" in lab
+
+
+def test_work_copy_is_ignored_by_git() -> None:
+    ignored = Path(".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "my-notebooks/" in ignored and ".venv/" in ignored
+
+
+def test_work_copy_never_overwrites(tmp_path: Path) -> None:
+    source, copy = tmp_path / "notebooks", tmp_path / "mine"
+    source.mkdir()
+    (source / "00_index.ipynb").write_text("original 0")
+    (source / "01_a.ipynb").write_text("original 1")
+    assert [p.name for p in sync_copy(source, copy)] == ["00_index.ipynb", "01_a.ipynb"]
+    (copy / "01_a.ipynb").write_text("student's edits")
+    (source / "02_b.ipynb").write_text("added later")
+    assert [p.name for p in sync_copy(source, copy)] == ["02_b.ipynb"]
+    assert (copy / "01_a.ipynb").read_text() == "student's edits"
