@@ -1,0 +1,225 @@
+"""Ratings as (user, item, rating) triples: the synthetic data set and the splitters (06, 07)."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._checks import bilingual, check_matrix, check_positive_float, check_positive_int, check_seed
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """Observed ratings as parallel arrays; `users[k]` rated `items[k]` with `ratings[k]`. (06)
+
+    Users and items are contiguous indices `0..n_users-1`, `0..n_items-1`. For a loaded file,
+    `user_ids[u]` / `item_ids[i]` give the raw id of index `u` / `i` in the file.
+    """
+
+    users: np.ndarray
+    items: np.ndarray
+    ratings: np.ndarray
+    n_users: int
+    n_items: int
+    user_ids: np.ndarray | None = None
+    item_ids: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.ratings.size)
+
+    def subset(self, index: np.ndarray) -> Ratings:
+        """The ratings at `index` (an index array or boolean mask), same users and items."""
+        return Ratings(self.users[index], self.items[index], self.ratings[index], self.n_users,
+                       self.n_items, self.user_ids, self.item_ids)
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """(lowest, highest) rating in the data: the rating scale comes from data, not a constant."""
+        return float(self.ratings.min()), float(self.ratings.max())
+
+    def to_dense(self) -> np.ndarray:
+        """The users × items matrix with 0 at missing entries (small data only). (06)"""
+        R = np.zeros((self.n_users, self.n_items))
+        R[self.users, self.items] = self.ratings
+        return R
+
+    @classmethod
+    def from_dense(cls, R: Any) -> Ratings:
+        """Triples from a matrix whose 0 entries are missing, in row-major order. (06)"""
+        R = check_matrix(R, "R")
+        users, items = np.nonzero(R)
+        return cls(users.astype(np.int64), items.astype(np.int64), R[users, items], *R.shape)
+
+
+@dataclass(frozen=True)
+class SyntheticTruth:
+    """The model that generated a synthetic data set: mean + biases + factors, and the noise. (07)"""
+
+    mean: float
+    user_bias: np.ndarray
+    item_bias: np.ndarray
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+    noise: float
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """The noise-free rating of each (user, item) pair: the best possible prediction."""
+        dots = np.einsum("nk,nk->n", self.user_factors[users], self.item_factors[items])
+        return self.mean + self.user_bias[users] + self.item_bias[items] + dots
+
+
+def make_synthetic(
+    n_users: int = 943,
+    n_items: int = 1682,
+    n_ratings: int = 100_000,
+    rank: int = 10,
+    *,
+    mean: float = 3.5,
+    noise: float = 0.5,
+    user_bias_std: float = 0.4,
+    item_bias_std: float = 0.5,
+    min_ratings: int = 5,
+    zipf: float = 1.0,
+    seed: int = 0,
+) -> tuple[Ratings, SyntheticTruth]:
+    """A MovieLens-like data set with known ground truth (defaults: the shape of ml-100k). (07)
+
+    rating = mean + user bias + item bias + user·item factors + N(0, noise²), continuous (not
+    rounded or clipped, so `noise` is exactly the floor no model can beat on average). The
+    signal (biases + factors) has a standard deviation of about 1. Activity is long-tailed:
+    users and items are drawn with Zipf-like weights 1/rank**zipf, and every user and every item
+    gets at least `min_ratings` ratings. No (user, item) pair appears twice.
+    """
+    n_users = check_positive_int(n_users, "n_users", "ユーザー数", "number of users")
+    n_items = check_positive_int(n_items, "n_items", "アイテム数", "number of items")
+    n_ratings = check_positive_int(n_ratings, "n_ratings", "評価値の数", "number of ratings")
+    rank = check_positive_int(rank, "rank", "ランク", "rank")
+    min_ratings = check_positive_int(min_ratings, "min_ratings", "最低評価数", "minimum ratings")
+    noise = check_positive_float(noise, "noise", "ノイズの標準偏差", "noise standard deviation")
+    seed = check_seed(seed)
+    floor = (n_users + n_items) * min_ratings  # at most this many pairs in the minimum
+    if min_ratings > min(n_users, n_items) or not floor <= n_ratings <= n_users * n_items // 2:
+        raise ValueError(bilingual(
+            f"`n_ratings`={n_ratings} は {floor}（(ユーザー数 + アイテム数) × `min_ratings`）以上、"
+            f"{n_users * n_items // 2}（行列の半分）以下にしてください。`min_ratings` は"
+            "ユーザー数とアイテム数以下にしてください。",
+            f"`n_ratings`={n_ratings} must lie between {floor} ((users + items) × `min_ratings`) and "
+            f"{n_users * n_items // 2} (half the matrix), and `min_ratings` may not exceed the "
+            "numbers of users and items.",
+        ))
+    signal_var = 1.0 - user_bias_std**2 - item_bias_std**2
+    if signal_var <= 0:
+        raise ValueError(bilingual(
+            "`user_bias_std`² + `item_bias_std`² は 1 未満にしてください（信号の分散は約 1）。",
+            "`user_bias_std`² + `item_bias_std`² must be below 1 (the signal's variance is about 1).",
+        ))
+    rng = np.random.default_rng(seed)
+    # Factor entries ~ N(0, s²) so that a dot product of `rank` terms has variance signal_var.
+    s = (signal_var / rank) ** 0.25
+    truth = SyntheticTruth(
+        mean=float(mean),
+        user_bias=rng.normal(0.0, user_bias_std, n_users),
+        item_bias=rng.normal(0.0, item_bias_std, n_items),
+        user_factors=rng.normal(0.0, s, (n_users, rank)),
+        item_factors=rng.normal(0.0, s, (n_items, rank)),
+        noise=noise,
+    )
+    codes = _sample_pairs(rng, n_users, n_items, n_ratings, min_ratings, zipf)
+    users, items = codes // n_items, codes % n_items
+    ratings = truth.predict(users, items) + rng.normal(0.0, noise, codes.size)
+    return Ratings(users, items, ratings, n_users, n_items), truth
+
+
+def _zipf_weights(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
+    weights = rng.permutation(1.0 / np.arange(1, n + 1) ** exponent)
+    return weights / weights.sum()
+
+
+def _sample_pairs(rng: np.random.Generator, n_users: int, n_items: int, n_ratings: int,
+                  min_ratings: int, zipf: float) -> np.ndarray:
+    """Distinct pair codes user * n_items + item: a minimum per user and item, then long-tailed."""
+    # The minimum: each user gets `min_ratings` random items, each item `min_ratings` random users.
+    user_picks = np.argpartition(rng.random((n_users, n_items)), min_ratings, axis=1)[:, :min_ratings]
+    item_picks = np.argpartition(rng.random((n_items, n_users)), min_ratings, axis=1)[:, :min_ratings]
+    codes = np.union1d(np.repeat(np.arange(n_users), min_ratings) * n_items + user_picks.ravel(),
+                       item_picks.ravel() * n_items + np.repeat(np.arange(n_items), min_ratings))
+    # The rest: pairs drawn with Zipf-like user and item weights, duplicates dropped.
+    user_w, item_w = _zipf_weights(rng, n_users, zipf), _zipf_weights(rng, n_items, zipf)
+    while codes.size < n_ratings:
+        need = n_ratings - codes.size
+        new = rng.choice(n_users, 2 * need, p=user_w) * n_items + rng.choice(n_items, 2 * need, p=item_w)
+        new = new[~np.isin(new, codes)]
+        _, first = np.unique(new, return_index=True)
+        codes = np.concatenate([codes, new[np.sort(first)][:need]])
+    return rng.permutation(codes)
+
+
+def _check_fraction(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ValueError(bilingual(
+            f"`{name}` の割合は 0 より大きく 1 より小さい数にしてください（{value!r} が渡されました）。"
+            "例: 0.1。",
+            f"The fraction `{name}` must be a number strictly between 0 and 1; got {value!r}. "
+            "Example: 0.1.",
+        ))
+    return float(value)
+
+
+def _check_ratings(data: Any) -> Ratings:
+    if not isinstance(data, Ratings):
+        raise TypeError(bilingual(
+            f"`data` には Ratings を渡してください（{type(data).__name__} が渡されました）。"
+            "行列からは `Ratings.from_dense(R)` で作れます。",
+            f"`data` must be a Ratings object; got {type(data).__name__}. "
+            "From a matrix, use `Ratings.from_dense(R)`.",
+        ))
+    if len(data) == 0:
+        raise ValueError(bilingual("`data` に評価値がありません。", "`data` holds no ratings."))
+    return data
+
+
+def split_random(data: Ratings, fractions: tuple[float, ...] = (0.1, 0.1), *,
+                 seed: int = 0) -> tuple[Ratings, ...]:
+    """Shuffle and split: (rest, part 1, part 2, …) with `fractions` of the ratings in the parts. (05, 07)
+
+    The default gives (train 80%, validation 10%, test 10%). Users or items may end up with no
+    training rating; their predictions then rest on the biases and initial factors alone.
+    """
+    data = _check_ratings(data)
+    if isinstance(fractions, numbers.Real):
+        fractions = (fractions,)
+    fractions = tuple(_check_fraction(f, "fractions") for f in fractions)
+    if sum(fractions) >= 1:
+        raise ValueError(bilingual(
+            f"`fractions` の合計 {sum(fractions):g} は 1 未満にしてください（残りが学習データになります）。",
+            f"`fractions` sum to {sum(fractions):g}; they must sum below 1 (the rest is training data).",
+        ))
+    order = np.random.default_rng(check_seed(seed)).permutation(len(data))
+    bounds = np.cumsum([0] + [round(f * len(data)) for f in fractions])
+    parts = [order[bounds[k]:bounds[k + 1]] for k in range(len(fractions))]
+    rest = order[bounds[-1]:]
+    return (data.subset(np.sort(rest)), *(data.subset(np.sort(p)) for p in parts))
+
+
+def split_per_user(data: Ratings, fraction: float = 0.2, *, seed: int = 0) -> tuple[Ratings, Ratings]:
+    """Hold out `fraction` of each user's ratings: (train, held_out). (07)
+
+    Every user with n ≥ 2 ratings keeps at least one in training and holds out
+    max(1, round(fraction · n)) of them, at most n − 1. A user with a single rating keeps it in
+    training (there is nothing to hold out without losing the user).
+    """
+    data = _check_ratings(data)
+    fraction = _check_fraction(fraction, "fraction")
+    rng = np.random.default_rng(check_seed(seed))
+    order = rng.permutation(len(data))
+    order = order[np.argsort(data.users[order], kind="stable")]  # grouped by user, random inside
+    counts = np.bincount(data.users, minlength=data.n_users)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    n_out = np.where(counts >= 2, np.clip(np.round(fraction * counts), 1, counts - 1), 0).astype(int)
+    rank_in_user = np.arange(len(data)) - np.repeat(starts, counts)
+    held = np.zeros(len(data), dtype=bool)
+    held[order] = rank_in_user < np.repeat(n_out, counts)
+    return data.subset(~held), data.subset(held)

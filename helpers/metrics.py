@@ -1,0 +1,94 @@
+"""Error and ranking metrics: RMSE, MAE, precision@k, recall@k, NDCG@k (07, 08)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._checks import bilingual, check_positive_int
+
+
+def _pair(predicted: Any, actual: Any) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(predicted, dtype=np.float64).ravel()
+    a = np.asarray(actual, dtype=np.float64).ravel()
+    if p.size == 0 or p.shape != a.shape:
+        raise ValueError(bilingual(
+            f"予測と正解は同じ長さの空でない配列にしてください（{p.size} 個と {a.size} 個）。",
+            f"Predictions and actual ratings must be non-empty and of equal length ({p.size} and {a.size}).",
+        ))
+    if not (np.isfinite(p).all() and np.isfinite(a).all()):
+        raise ValueError(bilingual(
+            "予測か正解に NaN または無限大があります。学習が発散していないか確かめてください。",
+            "Predictions or actual ratings contain NaN or infinity; check that training did not diverge.",
+        ))
+    return p, a
+
+
+def rmse(predicted: Any, actual: Any) -> float:
+    """Root mean squared error, in the units of the ratings. (04, 07)"""
+    p, a = _pair(predicted, actual)
+    return float(np.sqrt(np.mean((p - a) ** 2)))
+
+
+def mae(predicted: Any, actual: Any) -> float:
+    """Mean absolute error. (07)"""
+    p, a = _pair(predicted, actual)
+    return float(np.mean(np.abs(p - a)))
+
+
+def _top(recommended: Sequence[int], k: int) -> list[int]:
+    k = check_positive_int(k, "k", "上位の件数", "cut-off")
+    return list(recommended)[:k]
+
+
+def precision_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:
+    """Share of the first k recommendations that are relevant (denominator k). (08)"""
+    top = _top(recommended, k)
+    return sum(item in relevant for item in top) / k
+
+
+def recall_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:
+    """Share of the relevant items found in the first k recommendations. (08)"""
+    top = _top(recommended, k)
+    if not relevant:
+        raise ValueError(bilingual(
+            "`relevant` が空なので再現率を定義できません。関連アイテムのないユーザーは除いてください。",
+            "Recall is undefined when `relevant` is empty; leave out users with no relevant item.",
+        ))
+    return sum(item in relevant for item in top) / len(relevant)
+
+
+def ndcg_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:
+    """Normalized discounted cumulative gain with binary relevance: DCG / ideal DCG. (08)"""
+    top = _top(recommended, k)
+    if not relevant:
+        raise ValueError(bilingual(
+            "`relevant` が空なので NDCG を定義できません。関連アイテムのないユーザーは除いてください。",
+            "NDCG is undefined when `relevant` is empty; leave out users with no relevant item.",
+        ))
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = sum(discounts[j] for j, item in enumerate(top) if item in relevant)
+    ideal = discounts[: min(k, len(relevant))].sum()
+    return float(dcg / ideal)
+
+
+def ranking_report(recommended: Mapping[int, Sequence[int]], relevant: Mapping[int, Collection[int]],
+                   k: int) -> dict[str, float]:
+    """Mean precision@k, recall@k and NDCG@k over the users that have relevant items. (08)"""
+    users = [u for u, items in relevant.items() if len(items) > 0]
+    if not users:
+        raise ValueError(bilingual("関連アイテムのあるユーザーがいません。", "No user has a relevant item."))
+    missing = [u for u in users if u not in recommended]
+    if missing:
+        raise ValueError(bilingual(
+            f"ユーザー {missing[0]} の推薦リストがありません。",
+            f"No recommendations for user {missing[0]}.",
+        ))
+    return {
+        f"precision@{k}": float(np.mean([precision_at_k(recommended[u], relevant[u], k) for u in users])),
+        f"recall@{k}": float(np.mean([recall_at_k(recommended[u], relevant[u], k) for u in users])),
+        f"ndcg@{k}": float(np.mean([ndcg_at_k(recommended[u], relevant[u], k) for u in users])),
+        "users": float(len(users)),
+    }

@@ -1,0 +1,147 @@
+"""Read MovieLens rating files that the reader already has; never download. (07)
+
+Formats (chosen from the file name, or given as `fmt`):
+- "ml-100k": `u.data`, tab-separated `user item rating timestamp`, no header;
+- "ml-1m": `ratings.dat`, `user::item::rating::timestamp`, no header;
+- "ml-latest": `ratings.csv` (ml-latest, ml-latest-small, ml-25m …), `userId,movieId,rating,timestamp`
+  with a header line.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ._checks import bilingual
+from .datasets import Ratings
+
+FORMATS = {
+    "ml-100k": {"file": "u.data", "sep": "\t", "header": False},
+    "ml-1m": {"file": "ratings.dat", "sep": "::", "header": False},
+    "ml-latest": {"file": "ratings.csv", "sep": ",", "header": True},
+}
+DOWNLOAD_PAGE = "https://grouplens.org/datasets/movielens/"
+DUPLICATE_POLICIES = ("error", "last")
+
+
+def _format_of(path: Path, fmt: str | None) -> str:
+    if fmt is None:
+        for name, spec in FORMATS.items():
+            if path.name == spec["file"]:
+                return name
+        known = ", ".join(f"{spec['file']} ({name})" for name, spec in FORMATS.items())
+        raise ValueError(bilingual(
+            f"{path.name} の形式がわかりません。ファイル名は {known} のどれかにするか、"
+            f"`fmt` に {sorted(FORMATS)} のどれかを指定してください。",
+            f"Unknown format for {path.name}: name the file one of {known}, or pass `fmt` as one of "
+            f"{sorted(FORMATS)}.",
+        ))
+    if fmt not in FORMATS:
+        raise ValueError(bilingual(
+            f"`fmt`={fmt!r} は未対応の形式です。{sorted(FORMATS)} のどれかを指定してください。",
+            f"Unknown format `fmt`={fmt!r}; use one of {sorted(FORMATS)}.",
+        ))
+    return fmt
+
+
+def load_movielens(path: str | Path, fmt: str | None = None, *,
+                   duplicates: str = "error") -> Ratings:
+    """Load a MovieLens ratings file into `Ratings`, mapping raw ids to contiguous indices. (07)
+
+    `user_ids` / `item_ids` of the result keep the mapping (index → raw id; ids sorted,
+    numerically when they are integers, so in ml-100k user id 1 is index 0).
+    A (user, item) pair that appears more than once: with `duplicates="error"` (the default;
+    real MovieLens files have none, so a duplicate means a damaged or merged file) it raises
+    and names both lines; with `duplicates="last"` the later line is kept.
+    """
+    path = Path(path)
+    fmt = _format_of(path, fmt)
+    if duplicates not in DUPLICATE_POLICIES:
+        raise ValueError(bilingual(
+            f"`duplicates`={duplicates!r} は使えません。{DUPLICATE_POLICIES} のどちらかにしてください。",
+            f"`duplicates`={duplicates!r} is not a policy; use one of {DUPLICATE_POLICIES}.",
+        ))
+    if not path.is_file():
+        spec = FORMATS[fmt]
+        raise FileNotFoundError(bilingual(
+            f"{path} が見つかりません。MovieLens は {DOWNLOAD_PAGE} から自分でダウンロードして展開し、"
+            f"{spec['file']} のパスを渡してください（例: data/{fmt}/{spec['file']}）。"
+            "このシリーズがダウンロードすることはありません。",
+            f"{path} not found. Download MovieLens yourself from {DOWNLOAD_PAGE}, unpack it and pass "
+            f"the path of {spec['file']} (e.g. data/{fmt}/{spec['file']}). This series never "
+            "downloads anything.",
+        ))
+    spec = FORMATS[fmt]
+    users: list[str] = []
+    items: list[str] = []
+    values: list[float] = []
+    line_numbers: list[int] = []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            text = line.rstrip("\r\n")
+            if not text.strip() or (spec["header"] and number == 1):
+                continue
+            fields = text.split(spec["sep"])
+            if len(fields) < 3:
+                raise ValueError(bilingual(
+                    f"{path} の {number} 行目の形式が正しくありません（{fmt} 形式では "
+                    f"{spec['sep']!r} 区切りで 3 列以上が必要です）: {text!r}",
+                    f"{path}, line {number}: malformed for {fmt} (needs at least 3 fields separated "
+                    f"by {spec['sep']!r}): {text!r}",
+                ))
+            try:
+                rating = float(fields[2])
+            except ValueError:
+                rating = math.nan
+            if not math.isfinite(rating):
+                raise ValueError(bilingual(
+                    f"{path} の {number} 行目の評価値 {fields[2]!r} が数値ではありません: {text!r}",
+                    f"{path}, line {number}: the rating {fields[2]!r} is not a number: {text!r}",
+                ))
+            users.append(fields[0].strip())
+            items.append(fields[1].strip())
+            values.append(rating)
+            line_numbers.append(number)
+    if not values:
+        raise ValueError(bilingual(
+            f"{path} に評価値の行がありません（空のファイルです）。ダウンロードと展開をやり直してください。",
+            f"{path} holds no rating lines (the file is empty); download and unpack it again.",
+        ))
+    user_ids, users_arr = np.unique(_as_ids(users), return_inverse=True)
+    item_ids, items_arr = np.unique(_as_ids(items), return_inverse=True)
+    ratings = np.array(values)
+    keep = _apply_duplicate_policy(path, users_arr, items_arr, len(item_ids), line_numbers, duplicates)
+    return Ratings(users_arr[keep], items_arr[keep], ratings[keep], len(user_ids), len(item_ids),
+                   user_ids, item_ids)
+
+
+def _as_ids(raw: list[str]) -> np.ndarray:
+    """Raw ids as integers when they all are (MovieLens ids are), else as strings."""
+    try:
+        return np.array(raw, dtype=np.int64)
+    except ValueError:
+        return np.array(raw)
+
+
+def _apply_duplicate_policy(path: Path, users: np.ndarray, items: np.ndarray, n_items: int,
+                            line_numbers: list[int], duplicates: str) -> np.ndarray:
+    """Indices of the rows to keep."""
+    codes = users.astype(np.int64) * n_items + items
+    # Last occurrence of each pair: unique on the reversed array gives first-from-the-end.
+    _, last_rev = np.unique(codes[::-1], return_index=True)
+    keep = np.sort(codes.size - 1 - last_rev)
+    if keep.size < codes.size and duplicates == "error":
+        dropped = np.setdiff1d(np.arange(codes.size), keep)[0]
+        later = int(np.flatnonzero(codes == codes[dropped])[-1])
+        first_line, second_line = line_numbers[dropped], line_numbers[later]
+        raise ValueError(bilingual(
+            f"{path} の {first_line} 行目と {second_line} 行目が同じ (ユーザー, アイテム) の組です。"
+            "壊れたファイルか、複数のファイルを結合したものかもしれません。後の行を採用するには "
+            "`duplicates=\"last\"` を指定してください。",
+            f"{path}: lines {first_line} and {second_line} rate the same (user, item) pair. The file "
+            "may be damaged or merged from several files; to keep the later line, pass "
+            "`duplicates=\"last\"`.",
+        ))
+    return keep
