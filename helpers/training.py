@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -202,10 +203,10 @@ def fit(
     val: Any = None,
     *,
     lr: float = 0.1,
-    reg: float = 0.05,
-    max_steps: int = 300,
-    eval_every: int = 10,
-    patience: int = 5,
+    reg: float = 0.04,
+    max_steps: int = 500,
+    eval_every: int = 5,
+    patience: int = 4,
 ) -> History:
     """Full-batch Adam on a `BiasedMF`, with early stopping on the validation RMSE. (07)
 
@@ -237,24 +238,20 @@ def fit(
     eval_every = check_positive_int(eval_every, "eval_every", "評価の間隔", "evaluation interval")
     patience = check_positive_int(patience, "patience", "早期終了までの評価回数", "evaluations to wait")
 
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    batch = _SparseBatch(train, model.global_mean.dtype)
+    weights = [model.user_factors.weight, model.item_factors.weight,
+               model.user_bias.weight, model.item_bias.weight]
+    opt = torch.optim.Adam(weights, lr=lr)
     history = History()
     best_val, best_state, waited = math.inf, None, 0
     for step in range(1, max_steps + 1):
-        pu, qi = model.user_factors(u), model.item_factors(i)
-        bu, bi = model.user_bias(u)[:, 0], model.item_bias(i)[:, 0]
-        err = model.global_mean + bu + bi + (pu * qi).sum(-1) - y
-        penalty = (pu.square().sum(-1) + qi.square().sum(-1) + bu.square() + bi.square()).mean()
-        loss = err.square().mean() + reg * penalty
-        value = loss.item()
+        value = batch.loss_and_grads(model, reg)
         if not math.isfinite(value):
             raise DivergenceError(bilingual(
                 f"ステップ {step} で損失が {value} になりました（lr={lr}）。学習率を下げてください。",
                 f"The loss became {value} at step {step} (lr={lr}). Lower the learning rate.",
             ), history.loss)
         history.loss.append(value)
-        opt.zero_grad()
-        loss.backward()
         opt.step()
         if step % eval_every and step != max_steps:
             continue
@@ -278,6 +275,62 @@ def fit(
     else:
         history.best_step = history.eval_steps[-1]
     return history
+
+
+def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """A CSR matrix, with torch's beta-state notice for CSR tensors silenced here and only here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta",
+                                category=UserWarning)
+        return torch.sparse_csr_tensor(crow, col, values, size, check_invariants=False)
+
+
+class _SparseBatch:
+    """The training ratings as a users × items CSR matrix (and its transpose), for fast steps.
+
+    With E the sparse matrix of errors e_ui = r̂_ui − r_ui at the observed entries, the
+    gradient of the loss is (2/n)·(E Q + reg·n_u p_u) for the user factors and
+    (2/n)·(Eᵀ P + reg·n_i q_i) for the item factors; sparse products compute E Q and Eᵀ P in
+    O(n · rank) without ever gathering an (n × rank) array, and the predictions at the
+    observed entries come from one sampled product. Same numbers as autograd on the gathered
+    embeddings, several times faster (notebook 10 measures it).
+    """
+
+    def __init__(self, train: Any, dtype: torch.dtype) -> None:
+        order = np.lexsort((train.items, train.users))  # by user, then item: CSR row order
+        self.users = torch.as_tensor(train.users[order], dtype=torch.int64)
+        self.items = torch.as_tensor(train.items[order], dtype=torch.int64)
+        self.ratings = torch.as_tensor(train.ratings[order], dtype=dtype)
+        self.n = len(order)
+        self.shape = (train.n_users, train.n_items)
+        self.user_count = torch.bincount(self.users, minlength=train.n_users).to(dtype)
+        self.item_count = torch.bincount(self.items, minlength=train.n_items).to(dtype)
+        self.crow = torch.cat([torch.zeros(1, dtype=torch.int64), self.user_count.long().cumsum(0)])
+        self.to_item_order = torch.as_tensor(np.lexsort((train.users[order], train.items[order])))
+        self.crow_t = torch.cat([torch.zeros(1, dtype=torch.int64), self.item_count.long().cumsum(0)])
+        self.col_t = self.users[self.to_item_order]
+        self.pattern = _csr(self.crow, self.items, torch.ones(self.n, dtype=dtype), self.shape)
+
+    @torch.no_grad()
+    def loss_and_grads(self, model: Any, reg: float) -> float:
+        """Set the `.grad` of the four weight tables; return the loss before the step."""
+        P, Q = model.user_factors.weight, model.item_factors.weight
+        bu, bi = model.user_bias.weight[:, 0], model.item_bias.weight[:, 0]
+        dots = torch.sparse.sampled_addmm(self.pattern, P, Q.T, beta=0.0).values()
+        err = model.global_mean + bu[self.users] + bi[self.items] + dots - self.ratings
+        E = _csr(self.crow, self.items, err, self.shape)
+        E_t = _csr(self.crow_t, self.col_t, err[self.to_item_order], self.shape[::-1])
+        scale = 2.0 / self.n
+        nu, ni = self.user_count[:, None], self.item_count[:, None]
+        P.grad = scale * (E @ Q + reg * nu * P)
+        Q.grad = scale * (E_t @ P + reg * ni * Q)
+        model.user_bias.weight.grad = scale * (
+            torch.zeros_like(bu).index_add_(0, self.users, err) + reg * self.user_count * bu)[:, None]
+        model.item_bias.weight.grad = scale * (
+            torch.zeros_like(bi).index_add_(0, self.items, err) + reg * self.item_count * bi)[:, None]
+        penalty = (nu[:, 0] @ (P.square().sum(1) + bu.square())
+                   + ni[:, 0] @ (Q.square().sum(1) + bi.square())) / self.n
+        return float(err.square().mean() + reg * penalty)
 
 
 def fit_biases(train: Any, *, reg: float = 10.0, sweeps: int = 10) -> tuple[float, np.ndarray, np.ndarray]:
