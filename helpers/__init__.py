@@ -5,11 +5,19 @@ this package keeps the reusable version for the later notebooks and the tests.
 """
 
 from .data import init_factors, observed_mask, original_ratings
+from .datasets import Ratings, SyntheticTruth, make_synthetic, split_per_user, split_random
+from .metrics import mae, ndcg_at_k, precision_at_k, ranking_report, recall_at_k, rmse
+from .models import BiasedMF
+from .movielens import load_movielens
 from .plotting import plot_loss, plot_matrix, use_japanese_font
+from .recommend import NewUser, fold_in, scores, similar_items, top_n
 from .seeding import set_seed, setup_notebook
 from .training import (
     DivergenceError,
+    History,
     TrainResult,
+    fit,
+    fit_biases,
     masked_loss_grad,
     masked_squared_loss,
     reconstruct,
@@ -17,18 +25,10 @@ from .training import (
 )
 
 __all__ = [
-    "DivergenceError",
-    "TrainResult",
-    "init_factors",
-    "masked_loss_grad",
-    "masked_squared_loss",
-    "observed_mask",
-    "original_ratings",
-    "plot_loss",
-    "plot_matrix",
-    "reconstruct",
-    "set_seed",
-    "setup_notebook",
-    "train",
-    "use_japanese_font",
+    "BiasedMF", "DivergenceError", "History", "NewUser", "Ratings", "SyntheticTruth", "TrainResult",
+    "fit", "fit_biases", "fold_in", "init_factors", "load_movielens", "mae", "make_synthetic",
+    "masked_loss_grad", "masked_squared_loss", "ndcg_at_k", "observed_mask", "original_ratings",
+    "plot_loss", "plot_matrix", "precision_at_k", "ranking_report", "recall_at_k", "reconstruct",
+    "rmse", "scores", "set_seed", "setup_notebook", "similar_items", "split_per_user", "split_random",
+    "top_n", "train", "use_japanese_font",
 ]
