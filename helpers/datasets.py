@@ -110,6 +110,15 @@ def make_synthetic(
             f"{n_users * n_items // 2} (half the matrix), and `min_ratings` may not exceed the "
             "numbers of users and items.",
         ))
+    for name, value in (("mean", mean), ("user_bias_std", user_bias_std),
+                        ("item_bias_std", item_bias_std), ("zipf", zipf)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
+                or (name != "mean" and value < 0):
+            raise ValueError(bilingual(
+                f"`{name}` は有限の数{'' if name == 'mean' else '（0 以上）'}にしてください"
+                f"（{value!r} が渡されました）。",
+                f"`{name}` must be a finite number{'' if name == 'mean' else ' ≥ 0'}; got {value!r}.",
+            ))
     signal_var = 1.0 - user_bias_std**2 - item_bias_std**2
     if signal_var <= 0:
         raise ValueError(bilingual(
@@ -191,6 +200,13 @@ def split_random(data: Ratings, fractions: tuple[float, ...] = (0.1, 0.1), *,
     data = _check_ratings(data)
     if isinstance(fractions, numbers.Real):
         fractions = (fractions,)
+    if isinstance(fractions, (str, bytes)) or not hasattr(fractions, "__iter__") or len(fractions) == 0:
+        raise ValueError(bilingual(
+            f"`fractions` には割合の数かタプルを渡してください（{fractions!r} が渡されました）。"
+            "例: (0.1, 0.1)。",
+            f"`fractions` must be a number or a non-empty tuple of numbers; got {fractions!r}. "
+            "Example: (0.1, 0.1).",
+        ))
     fractions = tuple(_check_fraction(f, "fractions") for f in fractions)
     if sum(fractions) >= 1:
         raise ValueError(bilingual(

@@ -15,13 +15,13 @@ def _pair(predicted: Any, actual: Any) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(actual, dtype=np.float64).ravel()
     if p.size == 0 or p.shape != a.shape:
         raise ValueError(bilingual(
-            f"予測と正解は同じ長さの空でない配列にしてください（{p.size} 個と {a.size} 個）。",
-            f"Predictions and actual ratings must be non-empty and of equal length ({p.size} and {a.size}).",
+            f"`predicted` と `actual` は同じ長さの空でない配列にしてください（{p.size} 個と {a.size} 個）。",
+            f"`predicted` and `actual` must be non-empty and of equal length ({p.size} and {a.size}).",
         ))
     if not (np.isfinite(p).all() and np.isfinite(a).all()):
         raise ValueError(bilingual(
-            "予測か正解に NaN または無限大があります。学習が発散していないか確かめてください。",
-            "Predictions or actual ratings contain NaN or infinity; check that training did not diverge.",
+            "`predicted` か `actual` に NaN または無限大があります。学習が発散していないか確かめてください。",
+            "`predicted` or `actual` contains NaN or infinity; check that training did not diverge.",
         ))
     return p, a
 
@@ -40,7 +40,13 @@ def mae(predicted: Any, actual: Any) -> float:
 
 def _top(recommended: Sequence[int], k: int) -> list[int]:
     k = check_positive_int(k, "k", "上位の件数", "cut-off")
-    return list(recommended)[:k]
+    top = list(recommended)[:k]
+    if len(set(top)) < len(top):
+        raise ValueError(bilingual(
+            "`recommended` に同じアイテムが2回以上あります。推薦リストの各アイテムは1回だけにしてください。",
+            "`recommended` lists an item more than once; a recommendation list holds each item once.",
+        ))
+    return top
 
 
 def precision_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:

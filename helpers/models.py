@@ -66,9 +66,10 @@ def check_index(values: Any, name: str, size: int) -> np.ndarray:
         outside = arr[(arr < 0) | (arr >= size)]
         if outside.size == 0:
             return arr.astype(np.int64)
-        bad = outside[0]
+        bad = outside[0].item()
     else:
         bad = arr.ravel()[0]
+        bad = bad.item() if hasattr(bad, "item") else bad
     new_user = name in ("users", "user")
     raise ValueError(bilingual(
         f"`{name}` の {bad!r} はモデルが学習していない番号です（0〜{size - 1} の整数が必要です）。"

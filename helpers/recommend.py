@@ -44,10 +44,12 @@ def top_n(model: BiasedMF, users: Any, k: int = 10, exclude: Ratings | None = No
     users = check_index(users, "users", model.n_users)
     table = scores(model, users)
     if exclude is not None:
-        row_of = {int(u): r for r, u in enumerate(users)}
+        rated: dict[int, list[int]] = {}
         hit = np.isin(exclude.users, users)
-        for u, i in zip(exclude.users[hit], exclude.items[hit], strict=True):
-            table[row_of[int(u)], i] = -np.inf
+        for u, i in zip(exclude.users[hit].tolist(), exclude.items[hit].tolist(), strict=True):
+            rated.setdefault(u, []).append(i)
+        for row, u in enumerate(users.tolist()):  # every row, even if a user appears twice
+            table[row, rated.get(u, [])] = -np.inf
     order = np.argsort(-table, axis=1, kind="stable")[:, :k]
     return np.where(np.take_along_axis(table, order, axis=1) == -np.inf, -1, order)
 
@@ -89,10 +91,20 @@ def fold_in(model: BiasedMF, items: Any, ratings: Any, *, reg: float = 1.0) -> N
     """
     items = check_index(items, "items", model.n_items)
     ratings = np.asarray(ratings, dtype=np.float64).ravel()
-    if ratings.size != items.size or ratings.size == 0 or not np.isfinite(ratings).all():
+    if ratings.size != items.size or ratings.size == 0:
         raise ValueError(bilingual(
             f"`items` と `ratings` は同じ長さ（1 以上）にしてください（{items.size} と {ratings.size}）。",
             f"`items` and `ratings` must have the same length, at least 1 ({items.size} and {ratings.size}).",
+        ))
+    if not np.isfinite(ratings).all():
+        raise ValueError(bilingual(
+            "`ratings` に NaN または無限大があります。評価値は有限の数にしてください。",
+            "`ratings` contains NaN or infinity; ratings must be finite numbers.",
+        ))
+    if isinstance(reg, bool) or not isinstance(reg, (int, float)) or not np.isfinite(reg) or reg <= 0:
+        raise ValueError(bilingual(
+            f"`reg` は 0 より大きい有限の数にしてください（{reg!r} が渡されました）。",
+            f"`reg` must be a finite number greater than 0; got {reg!r}.",
         ))
     Q = model.item_factors.weight.double().numpy()[items]
     target = ratings - float(model.global_mean) - model.item_bias.weight[:, 0].double().numpy()[items]

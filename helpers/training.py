@@ -238,7 +238,7 @@ def fit(
     eval_every = check_positive_int(eval_every, "eval_every", "評価の間隔", "evaluation interval")
     patience = check_positive_int(patience, "patience", "早期終了までの評価回数", "evaluations to wait")
 
-    batch = _SparseBatch(train, model.global_mean.dtype)
+    batch = _SparseBatch(train, (model.n_users, model.n_items), model.global_mean.dtype)
     weights = [model.user_factors.weight, model.item_factors.weight,
                model.user_bias.weight, model.item_bias.weight]
     opt = torch.optim.Adam(weights, lr=lr)
@@ -296,15 +296,15 @@ class _SparseBatch:
     embeddings, several times faster (notebook 10 measures it).
     """
 
-    def __init__(self, train: Any, dtype: torch.dtype) -> None:
+    def __init__(self, train: Any, shape: tuple[int, int], dtype: torch.dtype) -> None:
         order = np.lexsort((train.items, train.users))  # by user, then item: CSR row order
         self.users = torch.as_tensor(train.users[order], dtype=torch.int64)
         self.items = torch.as_tensor(train.items[order], dtype=torch.int64)
         self.ratings = torch.as_tensor(train.ratings[order], dtype=dtype)
         self.n = len(order)
-        self.shape = (train.n_users, train.n_items)
-        self.user_count = torch.bincount(self.users, minlength=train.n_users).to(dtype)
-        self.item_count = torch.bincount(self.items, minlength=train.n_items).to(dtype)
+        self.shape = shape  # the model's sizes (the data may declare other, unused ones)
+        self.user_count = torch.bincount(self.users, minlength=shape[0]).to(dtype)
+        self.item_count = torch.bincount(self.items, minlength=shape[1]).to(dtype)
         self.crow = torch.cat([torch.zeros(1, dtype=torch.int64), self.user_count.long().cumsum(0)])
         self.to_item_order = torch.as_tensor(np.lexsort((train.users[order], train.items[order])))
         self.crow_t = torch.cat([torch.zeros(1, dtype=torch.int64), self.item_count.long().cumsum(0)])
@@ -341,9 +341,9 @@ def fit_biases(train: Any, *, reg: float = 10.0, sweeps: int = 10) -> tuple[floa
     users and items with few ratings towards 0.
     """
     _triples(train, "train")
-    if isinstance(reg, bool) or not isinstance(reg, (int, float)) or reg < 0:
+    if isinstance(reg, bool) or not isinstance(reg, (int, float)) or not math.isfinite(reg) or reg < 0:
         raise ValueError(bilingual(
-            f"`reg` は 0 以上の数にしてください（{reg!r} が渡されました）。",
+            f"`reg` は 0 以上の有限の数にしてください（{reg!r} が渡されました）。",
             f"`reg` must be a number ≥ 0; got {reg!r}.",
         ))
     sweeps = check_positive_int(sweeps, "sweeps", "反復回数", "number of sweeps")

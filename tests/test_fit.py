@@ -1,0 +1,298 @@
+"""Tests of `helpers.training.fit` through its public behaviour only (its inside may change)."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.datasets import Ratings, make_synthetic, split_random
+from helpers.metrics import rmse
+from helpers.models import BiasedMF
+from helpers.training import DivergenceError, History, fit, fit_biases
+
+JA_RE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana / kanji
+EN_RE = re.compile(r"\b[A-Za-z]{4,}\b")  # an English word
+
+# Every call passes these explicitly, so the tests do not depend on fit's (tunable) defaults.
+SETTINGS: dict[str, Any] = {"lr": 0.1, "reg": 0.05, "max_steps": 300, "eval_every": 5, "patience": 4}
+
+
+def assert_bilingual(err: pytest.ExceptionInfo[BaseException], *names: str) -> None:
+    """The message has Japanese and English text and names each argument as `name`."""
+    message = str(err.value)
+    assert JA_RE.search(message), f"no Japanese in: {message!r}"
+    assert EN_RE.search(message), f"no English in: {message!r}"
+    for name in names:
+        assert f"`{name}`" in message, f"`{name}` not named in: {message!r}"
+
+
+Split = tuple[Ratings, Ratings, Ratings]
+
+
+@pytest.fixture(scope="module")
+def split() -> Split:
+    """A small synthetic set (60 users × 50 items, 1500 ratings, rank 3), split 80/10/10."""
+    data, _ = make_synthetic(60, 50, 1500, rank=3, min_ratings=5, seed=1)
+    train, val, test = split_random(data, seed=0)
+    return train, val, test
+
+
+def new_model(train: Ratings, **kwargs: Any) -> BiasedMF:
+    return BiasedMF(train.n_users, train.n_items, 3, float(train.ratings.mean()), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def fitted(split: Split) -> tuple[BiasedMF, History]:
+    """One fit with validation and early stopping, shared by the tests below."""
+    train, val, _ = split
+    model = new_model(train)
+    history = fit(model, train, val, **SETTINGS)
+    return model, history
+
+
+@pytest.fixture(scope="module")
+def fitted_without_val(split: Split) -> tuple[BiasedMF, History]:
+    """A fit without validation: 43 steps, evaluated every 10 (and at the last step)."""
+    train = split[0]
+    model = new_model(train)
+    history = fit(model, train, None, **{**SETTINGS, "max_steps": 43, "eval_every": 10})
+    return model, history
+
+
+# --- what a fit records and leaves behind ----------------------------------------------------------
+
+
+def test_training_loss_decreases(fitted: tuple[BiasedMF, History]) -> None:
+    """The recorded loss is finite and ends well below where it started."""
+    _, history = fitted
+    assert isinstance(history, History)
+    assert all(math.isfinite(v) for v in history.loss)
+    assert history.loss[-1] < 0.5 * history.loss[0]
+    assert min(history.loss[:10]) < history.loss[0]
+    assert history.train_rmse[-1] < history.train_rmse[0]
+
+
+def test_history_fields_are_consistent(fitted: tuple[BiasedMF, History]) -> None:
+    """One loss per step; evaluations every eval_every steps; one RMSE each; best_step evaluated."""
+    _, history = fitted
+    steps = len(history.loss)
+    assert 1 <= steps <= SETTINGS["max_steps"]
+    assert history.eval_steps == sorted(set(history.eval_steps))
+    for step in history.eval_steps:
+        assert step % SETTINGS["eval_every"] == 0 or step == steps
+    assert history.eval_steps[-1] == steps
+    assert len(history.val_rmse) == len(history.train_rmse) == len(history.eval_steps)
+    assert history.best_step in history.eval_steps
+    best = history.eval_steps.index(history.best_step)
+    assert history.val_rmse[best] == min(history.val_rmse)
+
+
+def test_early_stopping(fitted: tuple[BiasedMF, History]) -> None:
+    """This fit stops early: `patience` evaluations after the best one showed no improvement."""
+    _, history = fitted
+    assert history.stopped_early
+    assert len(history.loss) < SETTINGS["max_steps"]
+    best = history.eval_steps.index(history.best_step)
+    assert len(history.eval_steps) - 1 - best == SETTINGS["patience"]
+    assert all(v >= history.val_rmse[best] for v in history.val_rmse[best + 1:])
+
+
+def test_early_stopping_restores_the_best_state(split: Split, fitted: tuple[BiasedMF, History]) -> None:
+    """After fit, the model's validation RMSE is the best recorded one, not the last one."""
+    _, val, _ = split
+    model, history = fitted
+    now = rmse(model.predict(val.users, val.items), val.ratings)
+    assert abs(now - min(history.val_rmse)) < 1e-6
+    assert history.val_rmse[-1] > min(history.val_rmse) + 1e-6  # the last state was worse
+
+
+def test_fit_keeps_global_mean(split: Split, fitted: tuple[BiasedMF, History]) -> None:
+    """μ is fixed: it is a buffer, not a trained parameter."""
+    model, _ = fitted
+    assert float(model.global_mean) == pytest.approx(float(split[0].ratings.mean()))
+
+
+def test_fit_beats_the_biases_baseline(split: Split, fitted: tuple[BiasedMF, History]) -> None:
+    """On the test part, the fitted factors beat μ + b_u + b_i (which beats μ alone)."""
+    train, _, test = split
+    model, _ = fitted
+    mf = rmse(model.predict(test.users, test.items), test.ratings)
+    mu, bu, bi = fit_biases(train)
+    biases = rmse(mu + bu[test.users] + bi[test.items], test.ratings)
+    mean_only = rmse(np.full(len(test), mu), test.ratings)
+    assert mf < 0.9 * biases < 0.9 * mean_only
+
+
+def test_fit_without_validation(split: Split, fitted_without_val: tuple[BiasedMF, History]) -> None:
+    """val=None: all max_steps steps run, train RMSE recorded at 10, 20, 30, 40 and the last step."""
+    model, history = fitted_without_val
+    train = split[0]
+    assert len(history.loss) == 43
+    assert history.eval_steps == [10, 20, 30, 40, 43]
+    assert len(history.train_rmse) == 5 and history.val_rmse == []
+    assert not history.stopped_early
+    assert history.best_step == 43
+    # the recorded train RMSE is the returned model's (nothing restored)
+    now = rmse(model.predict(train.users, train.items), train.ratings)
+    assert abs(now - history.train_rmse[-1]) < 1e-5
+    assert history.train_rmse[-1] < history.train_rmse[0]
+
+
+def test_first_loss_is_the_documented_objective(split: Split) -> None:
+    """loss[0] = MSE + reg · mean over ratings of (‖p_u‖² + ‖q_i‖² + b_u² + b_i²), before any step."""
+    train = split[0]
+    model = new_model(train, dtype=torch.float64)
+    with torch.no_grad():  # non-zero biases, so every term counts
+        model.user_bias.weight.normal_(0.0, 0.3, generator=torch.Generator().manual_seed(0))
+        model.item_bias.weight.normal_(0.0, 0.3, generator=torch.Generator().manual_seed(1))
+    P = model.user_factors.weight.detach().numpy().copy()
+    Q = model.item_factors.weight.detach().numpy().copy()
+    bu = model.user_bias.weight.detach().numpy()[:, 0].copy()
+    bi = model.item_bias.weight.detach().numpy()[:, 0].copy()
+    u, i, r = train.users, train.items, train.ratings
+    err = float(train.ratings.mean()) + bu[u] + bi[i] + (P[u] * Q[i]).sum(1) - r
+    penalty = ((P[u] ** 2).sum(1) + (Q[i] ** 2).sum(1) + bu[u] ** 2 + bi[i] ** 2).mean()
+    history = fit(model, train, None, **{**SETTINGS, "reg": 0.3, "max_steps": 2})
+    assert history.loss[0] == pytest.approx(float((err**2).mean() + 0.3 * penalty), rel=1e-6)
+    assert history.loss[1] < history.loss[0]
+
+
+def test_fit_is_deterministic_and_works_in_float64(split: Split) -> None:
+    """Same model seed, same data → the same losses; a float64 model trains as well."""
+    train, val, _ = split
+    runs = [fit(new_model(train), train, val, **{**SETTINGS, "max_steps": 15}).loss for _ in range(2)]
+    assert runs[0] == runs[1]
+    model64 = new_model(train, dtype=torch.float64)
+    model64.load_state_dict(new_model(train).state_dict())  # the same start, copied into float64
+    history = fit(model64, train, val, **{**SETTINGS, "max_steps": 15})
+    assert model64.user_factors.weight.dtype == torch.float64
+    assert history.loss[-1] < history.loss[0]
+    np.testing.assert_allclose(history.loss, runs[0], rtol=1e-4)  # float64 agrees with float32
+
+
+# --- a learning rate far too large -----------------------------------------------------------------
+
+
+def test_absurd_lr_raises_divergence_error(split: Split) -> None:
+    """lr = 1e10: the loss is inf at step 2 → DivergenceError (a ValueError) with the finite losses."""
+    train, val, _ = split
+    model = new_model(train)
+    with pytest.raises(DivergenceError) as err:
+        fit(model, train, val, **{**SETTINGS, "lr": 1e10})
+    assert isinstance(err.value, ValueError)
+    assert_bilingual(err)
+    assert "lr=" in str(err.value)
+    assert len(err.value.losses) == 1 and math.isfinite(err.value.losses[0])
+
+
+def test_huge_lr_blows_up_without_error(split: Split) -> None:
+    """lr = 1e6: the loss jumps by many orders of magnitude but stays finite, so fit returns quietly.
+
+    This pins the current behaviour (DivergenceError only fires for NaN/inf); the restored "best"
+    model is still useless. If fit learns to flag this, turn the test into a pytest.raises.
+    """
+    train, val, _ = split
+    model = new_model(train)
+    history = fit(model, train, val, **{**SETTINGS, "lr": 1e6, "max_steps": 20})
+    assert all(math.isfinite(v) for v in history.loss)
+    assert max(history.loss) > 1e6 * history.loss[0]
+    predictions = model.predict(val.users, val.items)
+    assert np.all(np.isfinite(predictions))
+    assert abs(rmse(predictions, val.ratings) - min(history.val_rmse)) <= 1e-6 * min(history.val_rmse)
+    assert min(history.val_rmse) > 1e3  # far worse than predicting the mean
+
+
+# --- bad arguments ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "name"),
+    [
+        pytest.param({"lr": 0}, ValueError, "lr", id="lr-0"),
+        pytest.param({"lr": -0.1}, ValueError, "lr", id="lr-negative"),
+        pytest.param({"lr": float("nan")}, ValueError, "lr", id="lr-nan"),
+        pytest.param({"lr": "0.1"}, TypeError, "lr", id="lr-str"),
+        pytest.param({"reg": -0.01}, ValueError, "reg", id="reg-negative"),
+        pytest.param({"reg": float("inf")}, ValueError, "reg", id="reg-inf"),
+        pytest.param({"reg": True}, ValueError, "reg", id="reg-bool"),
+        pytest.param({"max_steps": 0}, ValueError, "max_steps", id="max_steps-0"),
+        pytest.param({"max_steps": 10.0}, TypeError, "max_steps", id="max_steps-float"),
+        pytest.param({"eval_every": 0}, ValueError, "eval_every", id="eval_every-0"),
+        pytest.param({"patience": -1}, ValueError, "patience", id="patience-negative"),
+    ],
+)
+def test_fit_bad_settings(split: Split, change: dict[str, Any], error: type, name: str) -> None:
+    """Bad settings fail before any step: bilingual error, model untouched."""
+    train, val, _ = split
+    model = new_model(train)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(error) as err:
+        fit(model, train, val, **{**SETTINGS, **change})
+    assert_bilingual(err, name)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key])
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "name"),
+    [
+        pytest.param(lambda m, t, v: fit(torch.nn.Linear(3, 1), t, v), TypeError, "model", id="model-Linear"),
+        pytest.param(lambda m, t, v: fit(None, t, v), TypeError, "model", id="model-None"),
+        pytest.param(lambda m, t, v: fit(m, t.to_dense(), v), TypeError, "train", id="train-matrix"),
+        pytest.param(lambda m, t, v: fit(m, [(0, 0, 4.0)], v), TypeError, "train", id="train-list"),
+        pytest.param(lambda m, t, v: fit(m, t.subset(np.zeros(0, dtype=np.int64)), v), TypeError, "train",
+                     id="train-empty"),
+        pytest.param(lambda m, t, v: fit(m, t, v.to_dense()), TypeError, "val", id="val-matrix"),
+    ],
+)
+def test_fit_bad_objects(split: Split, call: Any, error: type, name: str) -> None:
+    """model must be a BiasedMF, train and val non-empty Ratings."""
+    train, val, _ = split
+    with pytest.raises(error) as err:
+        call(new_model(train), train, val)
+    assert_bilingual(err, name)
+
+
+def with_extra_rating(data: Ratings, user: int, item: int, n_users: int, n_items: int) -> Ratings:
+    """`data` plus one rating, declared with the given numbers of users and items."""
+    return Ratings(np.append(data.users, user), np.append(data.items, item), np.append(data.ratings, 4.0),
+                   n_users, n_items)
+
+
+@pytest.mark.parametrize(
+    ("where", "user", "item", "name"),
+    [("train", 60, 0, "users"), ("train", 0, 50, "items"), ("val", 60, 0, "users"), ("val", 0, 57, "items")],
+)
+def test_fit_index_out_of_range(split: Split, where: str, user: int, item: int, name: str) -> None:
+    """A user or item index the model does not have (Ratings larger than the model) → ValueError."""
+    train, val, _ = split
+    model = new_model(train)  # 60 users, 50 items
+    bigger = with_extra_rating(train if where == "train" else val, user, item, 61 if user == 60 else 60,
+                               item + 1 if item >= 50 else 50)
+    args = (bigger, val) if where == "train" else (train, bigger)
+    with pytest.raises(ValueError, match="never seen") as err:
+        fit(model, *args, **SETTINGS)
+    assert_bilingual(err, name)
+
+
+@pytest.mark.parametrize(
+    ("model_size", "data_size"),
+    [
+        pytest.param((70, 50), (60, 50), id="model-has-more-users"),
+        pytest.param((60, 50), (61, 50), id="ratings-declare-more-users"),
+        pytest.param((60, 50), (60, 52), id="ratings-declare-more-items"),
+    ],
+)
+def test_fit_with_sizes_that_differ_from_the_model(split: Split, model_size: tuple[int, int],
+                                                   data_size: tuple[int, int]) -> None:
+    """All indices valid, only the declared sizes differ → fit trains as usual."""
+    train = split[0]
+    model = BiasedMF(*model_size, 3, float(train.ratings.mean()))
+    data = Ratings(train.users, train.items, train.ratings, *data_size)
+    history = fit(model, data, None, **{**SETTINGS, "max_steps": 10})
+    assert len(history.loss) == 10 and history.loss[-1] < history.loss[0]

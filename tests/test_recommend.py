@@ -1,0 +1,333 @@
+"""Tests of `helpers.recommend` (scores, top_n, similar_items, fold_in) and `fit_biases`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.datasets import Ratings, split_random
+from helpers.metrics import rmse
+from helpers.models import BiasedMF
+from helpers.recommend import NewUser, fold_in, scores, similar_items, top_n
+from helpers.training import fit_biases
+
+JA_RE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana / kanji
+EN_RE = re.compile(r"\b[A-Za-z]{4,}\b")  # an English word
+
+
+def assert_bilingual(err: pytest.ExceptionInfo[BaseException], *names: str) -> None:
+    """The message has Japanese and English text and names each argument as `name`."""
+    message = str(err.value)
+    assert JA_RE.search(message), f"no Japanese in: {message!r}"
+    assert EN_RE.search(message), f"no English in: {message!r}"
+    for name in names:
+        assert f"`{name}`" in message, f"`{name}` not named in: {message!r}"
+
+
+def random_model(n_users: int = 4, n_items: int = 6, rank: int = 3, seed: int = 0) -> BiasedMF:
+    """A float64 model with random factors and biases of order 1 (so scores are well spread)."""
+    model = BiasedMF(n_users, n_items, rank, global_mean=3.0, seed=seed, dtype=torch.float64)
+    g = torch.Generator().manual_seed(seed + 100)
+    with torch.no_grad():
+        for table in (model.user_factors, model.item_factors, model.user_bias, model.item_bias):
+            table.weight.copy_(torch.randn(table.weight.shape, generator=g, dtype=torch.float64))
+    return model
+
+
+# user 0 rated items 0, 1; user 1 rated 1, 2, 3, 4 (two unrated left); user 2 rated nothing
+EXCLUDE = Ratings(np.array([0, 0, 1, 1, 1, 1]), np.array([0, 1, 1, 2, 3, 4]),
+                  np.array([4.0, 5.0, 3.0, 2.0, 1.0, 4.5]), 4, 6)
+
+
+# --- scores and top_n ------------------------------------------------------------------------------
+
+
+def test_scores_is_predict_for_every_item() -> None:
+    """scores(model, users)[r, i] = model.predict(users[r], i)."""
+    model = random_model()
+    table = scores(model, [2, 0])
+    assert table.shape == (2, 6) and table.dtype == np.float64
+    for row, user in enumerate([2, 0]):
+        np.testing.assert_allclose(table[row], model.predict(np.full(6, user), np.arange(6)), atol=1e-12)
+
+
+def test_top_n_without_exclude_is_the_best_scores() -> None:
+    """Without `exclude`, top_n is the k best-scored items, best first."""
+    model = random_model()
+    users = [0, 1, 2, 3]
+    top = top_n(model, users, k=3)
+    assert top.shape == (4, 3)
+    table = scores(model, users)
+    np.testing.assert_array_equal(top, np.argsort(-table, axis=1, kind="stable")[:, :3])
+
+
+def test_top_n_skips_rated_items_best_first() -> None:
+    """Rated items never come back; the rest are in order of decreasing score."""
+    model = random_model()
+    users = np.array([0, 2, 3])
+    top = top_n(model, users, k=4, exclude=EXCLUDE)
+    table = scores(model, users)
+    assert top.shape == (3, 4)
+    rated = {0: {0, 1}, 2: set(), 3: set()}
+    for row, user in enumerate(users.tolist()):
+        assert not set(top[row].tolist()) & rated[user]
+        assert len(set(top[row].tolist())) == 4
+        picked = table[row, top[row]]
+        assert np.all(np.diff(picked) <= 0)  # best first
+        unrated = [i for i in range(6) if i not in rated[user]]
+        best = sorted(unrated, key=lambda i: -table[row, i])[:4]
+        assert top[row].tolist() == best
+
+
+def test_top_n_pads_with_minus_one() -> None:
+    """User 1 has two unrated items: asking for 5 gives them, then −1, −1, −1."""
+    model = random_model()
+    top = top_n(model, 1, k=5, exclude=EXCLUDE)
+    assert top.shape == (1, 5)
+    row = top[0].tolist()
+    assert row[2:] == [-1, -1, -1]
+    table = scores(model, [1])[0]
+    assert row[:2] == sorted([0, 5], key=lambda i: -table[i])
+
+
+def test_top_n_all_items_is_allowed() -> None:
+    """k = n_items is the largest allowed k."""
+    model = random_model()
+    assert sorted(top_n(model, [3], k=6)[0].tolist()) == list(range(6))
+
+
+@pytest.mark.parametrize(("k", "error"), [(0, ValueError), (-1, ValueError), (7, ValueError),
+                                          (2.5, TypeError), (True, TypeError)])
+def test_top_n_bad_k(k: Any, error: type) -> None:
+    """k must be an integer from 1 to n_items."""
+    with pytest.raises(error) as err:
+        top_n(random_model(), [0], k=k)
+    assert_bilingual(err, "k")
+
+
+@pytest.mark.parametrize("user", [4, -1, [0, 9]])
+def test_top_n_unknown_user(user: Any) -> None:
+    """A user the model never saw → bilingual ValueError pointing to fold_in."""
+    with pytest.raises(ValueError, match="never seen") as err:
+        top_n(random_model(), user, k=2)
+    assert_bilingual(err, "users", "fold_in")
+    with pytest.raises(ValueError, match="fold_in"):
+        scores(random_model(), user)
+
+
+def test_top_n_same_user_twice() -> None:
+    """A repeated user gets the same (excluded) list on both rows."""
+    model = random_model()
+    top = top_n(model, [0, 0], k=4, exclude=EXCLUDE)
+    np.testing.assert_array_equal(top[0], top[1])
+    assert not set(top[0].tolist()) & {0, 1}
+
+
+# --- similar_items ---------------------------------------------------------------------------------
+
+
+def item_factors_with_copies() -> np.ndarray:
+    """Random item factors where item 5 is an exact copy of item 2 and item 7 is −item 2."""
+    Q = np.random.default_rng(3).normal(size=(8, 3))
+    Q[5] = Q[2]
+    Q[7] = -Q[2]
+    return Q
+
+
+def test_similar_items_finds_an_exact_copy_first() -> None:
+    """The copy comes first with cosine 1; the opposite vector comes last with cosine −1."""
+    Q = item_factors_with_copies()
+    items, cosines = similar_items(Q, 2, k=7)
+    assert items[0] == 5 and np.isclose(cosines[0], 1.0, atol=1e-12)
+    assert items[-1] == 7 and np.isclose(cosines[-1], -1.0, atol=1e-12)
+    assert np.all(np.diff(cosines) <= 1e-12)  # most similar first
+    norms = np.linalg.norm(Q, axis=1)
+    np.testing.assert_allclose(cosines, Q[items] @ Q[2] / (norms[items] * norms[2]), atol=1e-12)
+
+
+def test_similar_items_never_returns_the_item_itself() -> None:
+    """Even with k = n_items − 1 (everything else), the item is not in its own list."""
+    Q = item_factors_with_copies()
+    for item in range(8):
+        items, _ = similar_items(Q, item, k=7)
+        assert item not in items.tolist()
+        assert sorted(items.tolist()) == [i for i in range(8) if i != item]
+
+
+def test_similar_items_takes_the_model_weights() -> None:
+    """The embedding weight (a tensor that requires grad) works as well as an array."""
+    model = random_model(n_items=6)
+    with torch.no_grad():
+        model.item_factors.weight[4] = model.item_factors.weight[1] * 3.0  # same direction
+    items, cosines = similar_items(model.item_factors.weight, 1, k=2)
+    assert items[0] == 4 and np.isclose(cosines[0], 1.0)
+    assert items.shape == cosines.shape == (2,)
+
+
+@pytest.mark.parametrize(("k", "error"), [(8, ValueError), (100, ValueError), (0, ValueError),
+                                          (1.0, TypeError)])
+def test_similar_items_bad_k(k: Any, error: type) -> None:
+    """k can be at most n_items − 1 (the item itself is not a candidate)."""
+    with pytest.raises(error) as err:
+        similar_items(item_factors_with_copies(), 2, k=k)
+    assert_bilingual(err, "k")
+
+
+@pytest.mark.parametrize("item", [8, -1, 1.5])
+def test_similar_items_unknown_item(item: Any) -> None:
+    """An index outside the table → bilingual ValueError naming `item`."""
+    with pytest.raises(ValueError, match="never seen") as err:
+        similar_items(item_factors_with_copies(), item, k=2)
+    assert_bilingual(err, "item")
+
+
+# --- fold_in ---------------------------------------------------------------------------------------
+
+
+def folding_setup(n_rated: int) -> tuple[BiasedMF, np.ndarray, np.ndarray, float, np.ndarray]:
+    """A model, the items a new user rated, the exact ratings, and the user's true bias and factors."""
+    model = random_model(n_users=3, n_items=40, rank=4, seed=7)
+    true_bias = 0.37
+    true_p = np.array([0.8, -0.5, 0.3, 1.1])
+    items = np.random.default_rng(0).choice(40, size=n_rated, replace=False)
+    Q = model.item_factors.weight.detach().numpy()
+    bi = model.item_bias.weight.detach().numpy()[:, 0]
+    ratings = 3.0 + bi[items] + true_bias + Q[items] @ true_p  # the model's formula, no noise
+    return model, items, ratings, true_bias, true_p
+
+
+def test_fold_in_recovers_the_user() -> None:
+    """30 exact ratings and a tiny reg → the true bias and factors within 1e-4."""
+    model, items, ratings, true_bias, true_p = folding_setup(30)
+    user = fold_in(model, items, ratings, reg=1e-6)
+    assert isinstance(user, NewUser)
+    assert abs(user.bias - true_bias) < 1e-4
+    np.testing.assert_allclose(user.factors, true_p, atol=1e-4)
+    # and its scores reproduce the ratings it was folded in from
+    np.testing.assert_allclose(user.scores(model)[items], ratings, atol=1e-4)
+
+
+def test_new_user_scores_are_the_formula() -> None:
+    """NewUser.scores = μ + b_i + b + Q p for every item."""
+    model = random_model(n_items=6)
+    user = NewUser(0.5, np.array([1.0, -2.0, 0.25]))
+    Q = model.item_factors.weight.detach().numpy()
+    bi = model.item_bias.weight.detach().numpy()[:, 0]
+    np.testing.assert_allclose(user.scores(model), 3.0 + bi + 0.5 + Q @ user.factors, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_rated", [1, 2, 4])
+def test_fold_in_with_few_ratings_is_finite(n_rated: int) -> None:
+    """Fewer ratings than parameters: the ridge term still gives finite, shrunk values."""
+    model, items, ratings, _, _ = folding_setup(n_rated)
+    user = fold_in(model, items, ratings)
+    assert np.isfinite(user.bias) and np.all(np.isfinite(user.factors))
+    assert user.factors.shape == (4,)
+    assert np.all(np.isfinite(user.scores(model)))
+
+
+def test_fold_in_with_more_reg_shrinks() -> None:
+    """A larger reg pulls the bias and factors towards 0."""
+    model, items, ratings, _, _ = folding_setup(30)
+    small, large = fold_in(model, items, ratings, reg=1e-3), fold_in(model, items, ratings, reg=100.0)
+    assert np.linalg.norm(large.factors) < np.linalg.norm(small.factors)
+    assert abs(large.bias) < abs(small.bias)
+
+
+@pytest.mark.parametrize(
+    ("items", "ratings"),
+    [
+        pytest.param([0, 1, 2], [4.0, 3.0], id="longer-items"),
+        pytest.param([0], [4.0, 3.0], id="longer-ratings"),
+        pytest.param([], [], id="empty"),
+    ],
+)
+def test_fold_in_lengths_must_match(items: Any, ratings: Any) -> None:
+    """`items` and `ratings` of different lengths (or none) → bilingual ValueError."""
+    with pytest.raises(ValueError, match="same length") as err:
+        fold_in(random_model(), items, ratings)
+    assert_bilingual(err, "items", "ratings")
+
+
+@pytest.mark.parametrize("item", [6, -1, 0.5])
+def test_fold_in_unknown_item(item: Any) -> None:
+    """Only items the model knows can be folded in."""
+    with pytest.raises(ValueError, match="never seen") as err:
+        fold_in(random_model(), [0, item], [4.0, 3.0])
+    assert_bilingual(err, "items")
+
+
+def test_fold_in_nan_rating_says_nan() -> None:
+    """A NaN rating is refused with a message that mentions NaN."""
+    with pytest.raises(ValueError, match="NaN") as err:
+        fold_in(random_model(), [0, 1], [4.0, np.nan])
+    assert_bilingual(err, "ratings")
+
+
+# --- fit_biases ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def biases_only() -> tuple[Ratings, float, np.ndarray, np.ndarray]:
+    """Ratings = mean + user bias + item bias + tiny noise, on 30 % of an 80 × 60 matrix."""
+    rng = np.random.default_rng(11)
+    n_users, n_items = 80, 60
+    mean, bu, bi = 3.6, rng.normal(0, 0.5, n_users), rng.normal(0, 0.5, n_items)
+    codes = rng.choice(n_users * n_items, size=int(0.3 * n_users * n_items), replace=False)
+    users, items = codes // n_items, codes % n_items
+    ratings = mean + bu[users] + bi[items] + rng.normal(0, 0.05, codes.size)
+    return Ratings(users, items, ratings, n_users, n_items), mean, bu, bi
+
+
+def test_fit_biases_recovers_the_biases(biases_only: tuple[Ratings, float, np.ndarray, np.ndarray]) -> None:
+    """Estimated user and item biases correlate > 0.95 with the true ones; μ is the data mean."""
+    data, _, bu, bi = biases_only
+    mu, user_bias, item_bias = fit_biases(data)
+    assert mu == pytest.approx(float(data.ratings.mean()))
+    assert user_bias.shape == (80,) and item_bias.shape == (60,)
+    assert np.corrcoef(user_bias, bu)[0, 1] > 0.95
+    assert np.corrcoef(item_bias, bi)[0, 1] > 0.95
+    # with no shrinkage the fit is nearly exact
+    mu0, ub0, ib0 = fit_biases(data, reg=0.0, sweeps=50)
+    assert rmse(mu0 + ub0[data.users] + ib0[data.items], data.ratings) < 0.06
+
+
+def test_fit_biases_beats_the_global_mean(biases_only: tuple[Ratings, float, np.ndarray, np.ndarray]) -> None:
+    """On held-out ratings, μ + b_u + b_i is far better than μ alone."""
+    data, _, _, _ = biases_only
+    train, test = split_random(data, 0.2, seed=0)
+    mu, user_bias, item_bias = fit_biases(train)
+    baseline = rmse(np.full(len(test), mu), test.ratings)
+    biased = rmse(mu + user_bias[test.users] + item_bias[test.items], test.ratings)
+    assert biased < 0.5 * baseline
+
+
+def test_fit_biases_user_without_ratings_gets_zero() -> None:
+    """A user with no training rating keeps bias 0 (the prediction falls back to μ + b_i)."""
+    data = Ratings(np.array([0, 0, 1]), np.array([0, 1, 1]), np.array([5.0, 4.0, 2.0]), 3, 2)
+    _, user_bias, _ = fit_biases(data, reg=1.0)
+    assert user_bias[2] == 0.0 and user_bias[0] > 0 > user_bias[1]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "name"),
+    [
+        pytest.param(lambda d: fit_biases(d, reg=-1.0), ValueError, "reg", id="reg-negative"),
+        pytest.param(lambda d: fit_biases(d, reg="1"), ValueError, "reg", id="reg-str"),
+        pytest.param(lambda d: fit_biases(d, sweeps=0), ValueError, "sweeps", id="sweeps-0"),
+        pytest.param(lambda d: fit_biases(d, sweeps=2.5), TypeError, "sweeps", id="sweeps-float"),
+        pytest.param(lambda d: fit_biases(d.to_dense()), TypeError, "train", id="matrix"),
+        pytest.param(lambda d: fit_biases(d.subset(np.zeros(0, dtype=np.int64))), TypeError, "train",
+                     id="empty"),
+    ],
+)
+def test_fit_biases_bad_arguments(biases_only: tuple[Ratings, float, np.ndarray, np.ndarray], call: Any,
+                                  error: type, name: str) -> None:
+    """Bad reg, sweeps or train → bilingual error naming the argument."""
+    with pytest.raises(error) as err:
+        call(biases_only[0])
+    assert_bilingual(err, name)
