@@ -59,7 +59,7 @@ nav: $(STAMP)
 	$(BIN)/python -m tools.series
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests tools notebooks
+	$(BIN)/ruff check helpers tests tools benchmarks notebooks
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
