@@ -68,3 +68,15 @@ def test_work_copy_never_overwrites(tmp_path: Path) -> None:
     (source / "02_b.ipynb").write_text("added later")
     assert [p.name for p in sync_copy(source, copy)] == ["02_b.ipynb"]
     assert (copy / "01_a.ipynb").read_text() == "student's edits"
+
+
+def test_notebook_links_point_to_existing_files() -> None:
+    """Every relative link in a markdown cell points to a file that exists (no links to future notebooks)."""
+    for path in series_notebooks():
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "markdown":
+                continue
+            for target in re.findall(r"\]\(([^)\s]+)\)", cell.source):
+                if "://" in target or target.startswith("#"):
+                    continue
+                assert (path.parent / target.split("#")[0]).exists(), f"{path.name}: broken link {target}"
