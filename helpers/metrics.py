@@ -49,6 +49,14 @@ def _top(recommended: Sequence[int], k: int) -> list[int]:
     return top
 
 
+def _check_relevant(relevant: Collection[int], what_ja: str, what_en: str) -> None:
+    if not relevant:
+        raise ValueError(bilingual(
+            f"`relevant` が空なので{what_ja}を定義できません。関連アイテムのないユーザーは除いてください。",
+            f"{what_en} is undefined when `relevant` is empty; leave out users with no relevant item.",
+        ))
+
+
 def precision_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:
     """Share of the first k recommendations that are relevant (denominator k). (08)"""
     top = _top(recommended, k)
@@ -58,22 +66,14 @@ def precision_at_k(recommended: Sequence[int], relevant: Collection[int], k: int
 def recall_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:
     """Share of the relevant items found in the first k recommendations. (08)"""
     top = _top(recommended, k)
-    if not relevant:
-        raise ValueError(bilingual(
-            "`relevant` が空なので再現率を定義できません。関連アイテムのないユーザーは除いてください。",
-            "Recall is undefined when `relevant` is empty; leave out users with no relevant item.",
-        ))
+    _check_relevant(relevant, "再現率", "Recall")
     return sum(item in relevant for item in top) / len(relevant)
 
 
 def ndcg_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:
     """Normalized discounted cumulative gain with binary relevance: DCG / ideal DCG. (08)"""
     top = _top(recommended, k)
-    if not relevant:
-        raise ValueError(bilingual(
-            "`relevant` が空なので NDCG を定義できません。関連アイテムのないユーザーは除いてください。",
-            "NDCG is undefined when `relevant` is empty; leave out users with no relevant item.",
-        ))
+    _check_relevant(relevant, "NDCG", "NDCG")
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = sum(discounts[j] for j, item in enumerate(top) if item in relevant)
     ideal = discounts[: min(k, len(relevant))].sum()

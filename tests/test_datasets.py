@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -10,18 +9,7 @@ import pytest
 
 from helpers import original_ratings
 from helpers.datasets import Ratings, SyntheticTruth, make_synthetic, split_per_user, split_random
-
-JA_RE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana / kanji
-EN_RE = re.compile(r"\b[A-Za-z]{4,}\b")  # an English word
-
-
-def assert_bilingual(err: pytest.ExceptionInfo[BaseException], *names: str) -> None:
-    """The message has Japanese and English text and names each argument as `name`."""
-    message = str(err.value)
-    assert JA_RE.search(message), f"no Japanese in: {message!r}"
-    assert EN_RE.search(message), f"no English in: {message!r}"
-    for name in names:
-        assert f"`{name}`" in message, f"`{name}` not named in: {message!r}"
+from tests.bilingual import assert_bilingual
 
 
 def pairs(data: Ratings) -> np.ndarray:

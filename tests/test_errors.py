@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,21 +23,12 @@ from helpers import (
     set_seed,
     train,
 )
-
-JA_RE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana / kanji
-EN_RE = re.compile(r"\b[A-Za-z]{4,}\b")  # an English word
+from tests.bilingual import assert_bilingual
 
 R0 = original_ratings()
 P0, Q0 = init_factors(2, 5, 4, seed=0)
 
 
-def assert_bilingual(err: pytest.ExceptionInfo[BaseException], *names: str) -> None:
-    """The message has Japanese and English text and names each argument as `name`."""
-    message = str(err.value)
-    assert JA_RE.search(message), f"no Japanese in: {message!r}"
-    assert EN_RE.search(message), f"no English in: {message!r}"
-    for name in names:
-        assert f"`{name}`" in message, f"`{name}` not named in: {message!r}"
 
 
 # --- matrices: R, M, P, Q --------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
@@ -14,21 +13,12 @@ from helpers.datasets import Ratings, make_synthetic, split_random
 from helpers.metrics import rmse
 from helpers.models import BiasedMF
 from helpers.training import DivergenceError, History, fit, fit_biases
-
-JA_RE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana / kanji
-EN_RE = re.compile(r"\b[A-Za-z]{4,}\b")  # an English word
+from tests.bilingual import assert_bilingual
 
 # Every call passes these explicitly, so the tests do not depend on fit's (tunable) defaults.
 SETTINGS: dict[str, Any] = {"lr": 0.1, "reg": 0.05, "max_steps": 300, "eval_every": 5, "patience": 4}
 
 
-def assert_bilingual(err: pytest.ExceptionInfo[BaseException], *names: str) -> None:
-    """The message has Japanese and English text and names each argument as `name`."""
-    message = str(err.value)
-    assert JA_RE.search(message), f"no Japanese in: {message!r}"
-    assert EN_RE.search(message), f"no English in: {message!r}"
-    for name in names:
-        assert f"`{name}`" in message, f"`{name}` not named in: {message!r}"
 
 
 Split = tuple[Ratings, Ratings, Ratings]

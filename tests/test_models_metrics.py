@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
@@ -16,18 +15,7 @@ from helpers import masked_squared_loss, original_ratings
 from helpers.datasets import Ratings
 from helpers.metrics import mae, ndcg_at_k, precision_at_k, ranking_report, recall_at_k, rmse
 from helpers.models import BiasedMF
-
-JA_RE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana / kanji
-EN_RE = re.compile(r"\b[A-Za-z]{4,}\b")  # an English word
-
-
-def assert_bilingual(err: pytest.ExceptionInfo[BaseException], *names: str) -> None:
-    """The message has Japanese and English text and names each argument as `name`."""
-    message = str(err.value)
-    assert JA_RE.search(message), f"no Japanese in: {message!r}"
-    assert EN_RE.search(message), f"no English in: {message!r}"
-    for name in names:
-        assert f"`{name}`" in message, f"`{name}` not named in: {message!r}"
+from tests.bilingual import assert_bilingual
 
 
 def model_with_biases(n_users: int = 6, n_items: int = 5, rank: int = 3) -> BiasedMF:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -10,19 +9,7 @@ import pytest
 
 from helpers.datasets import Ratings
 from helpers.movielens import load_movielens
-
-JA_RE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana / kanji
-EN_RE = re.compile(r"\b[A-Za-z]{4,}\b")  # an English word
-
-
-def assert_bilingual(err: pytest.ExceptionInfo[BaseException], *names: str) -> None:
-    """The message has Japanese and English text and names each argument as `name`."""
-    message = str(err.value)
-    assert JA_RE.search(message), f"no Japanese in: {message!r}"
-    assert EN_RE.search(message), f"no English in: {message!r}"
-    for name in names:
-        assert f"`{name}`" in message, f"`{name}` not named in: {message!r}"
-
+from tests.bilingual import assert_bilingual
 
 # (user, item, rating, timestamp); raw ids 1, 2, 10 must sort numerically, not as text.
 ROWS = [(10, 5, 4, 881250949), (1, 20, 3, 891717742), (2, 5, 1, 878887116), (1, 5, 5, 880606923),

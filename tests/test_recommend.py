@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -14,18 +13,7 @@ from helpers.metrics import rmse
 from helpers.models import BiasedMF
 from helpers.recommend import NewUser, fold_in, scores, similar_items, top_n
 from helpers.training import fit_biases
-
-JA_RE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana / kanji
-EN_RE = re.compile(r"\b[A-Za-z]{4,}\b")  # an English word
-
-
-def assert_bilingual(err: pytest.ExceptionInfo[BaseException], *names: str) -> None:
-    """The message has Japanese and English text and names each argument as `name`."""
-    message = str(err.value)
-    assert JA_RE.search(message), f"no Japanese in: {message!r}"
-    assert EN_RE.search(message), f"no English in: {message!r}"
-    for name in names:
-        assert f"`{name}`" in message, f"`{name}` not named in: {message!r}"
+from tests.bilingual import assert_bilingual
 
 
 def random_model(n_users: int = 4, n_items: int = 6, rank: int = 3, seed: int = 0) -> BiasedMF:
