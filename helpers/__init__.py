@@ -17,6 +17,7 @@ from .training import (
     History,
     TrainResult,
     fit,
+    fit_als,
     fit_biases,
     masked_loss_grad,
     masked_squared_loss,
@@ -26,7 +27,7 @@ from .training import (
 
 __all__ = [
     "BiasedMF", "DivergenceError", "History", "NewUser", "Ratings", "SyntheticTruth", "TrainResult",
-    "fit", "fit_biases", "fold_in", "init_factors", "load_movielens", "mae", "make_synthetic",
+    "fit", "fit_als", "fit_biases", "fold_in", "init_factors", "load_movielens", "mae", "make_synthetic",
     "masked_loss_grad", "masked_squared_loss", "ndcg_at_k", "observed_mask", "original_ratings",
     "plot_loss", "plot_matrix", "precision_at_k", "ranking_report", "recall_at_k", "reconstruct",
     "rmse", "scores", "set_seed", "setup_notebook", "similar_items", "split_per_user", "split_random",
