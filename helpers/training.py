@@ -217,19 +217,6 @@ def fit(
     `eval_every` steps the RMSEs are recorded; after `patience` evaluations without a better
     validation RMSE, training stops and the best parameters are restored.
     """
-    from .models import BiasedMF
-
-    if not isinstance(model, BiasedMF):
-        raise TypeError(bilingual(
-            f"`model` には BiasedMF を渡してください（{type(model).__name__} が渡されました）。",
-            f"`model` must be a BiasedMF; got {type(model).__name__}.",
-        ))
-    dtype = model.global_mean.dtype
-    u, i, y = _triples(train, "train", dtype)
-    model.check_ids(train.users, train.items)
-    if val is not None:
-        uv, iv, yv = _triples(val, "val", dtype)
-        model.check_ids(val.users, val.items)
     lr = check_positive_float(lr, "lr", "学習率", "learning rate")
     if isinstance(reg, bool) or not isinstance(reg, (int, float)) or not math.isfinite(reg) or reg < 0:
         raise ValueError(bilingual(
@@ -238,14 +225,12 @@ def fit(
         ))
     max_steps = check_positive_int(max_steps, "max_steps", "最大ステップ数", "maximum steps")
     eval_every = check_positive_int(eval_every, "eval_every", "評価の間隔", "evaluation interval")
-    patience = check_positive_int(patience, "patience", "早期終了までの評価回数", "evaluations to wait")
-
+    monitor = _Monitor(model, train, val, patience)
+    history = monitor.history
     batch = _SparseBatch(train, (model.n_users, model.n_items), model.global_mean.dtype)
     weights = [model.user_factors.weight, model.item_factors.weight,
                model.user_bias.weight, model.item_bias.weight]
     opt = torch.optim.Adam(weights, lr=lr)
-    history = History()
-    best_val, best_state, waited = math.inf, None, 0
     for step in range(1, max_steps + 1):
         value = batch.loss_and_grads(model, reg)
         if not math.isfinite(value):
@@ -255,28 +240,9 @@ def fit(
             ), history.loss)
         history.loss.append(value)
         opt.step()
-        if step % eval_every and step != max_steps:
-            continue
-        with torch.no_grad():
-            history.eval_steps.append(step)
-            history.train_rmse.append(float((model(u, i) - y).square().mean().sqrt()))
-            if val is None:
-                continue
-            current = float((model(uv, iv) - yv).square().mean().sqrt())
-            history.val_rmse.append(current)
-        if current < best_val:
-            best_val, waited, history.best_step = current, 0, step
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        else:
-            waited += 1
-            if waited >= patience:
-                history.stopped_early = True
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        history.best_step = history.eval_steps[-1]
-    return history
+        if (step % eval_every == 0 or step == max_steps) and monitor.evaluate(step):
+            break
+    return monitor.finish()
 
 
 def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -398,19 +364,6 @@ def fit_als(
     users then items; `History` gets one entry per sweep (the training loss before the sweep,
     the RMSEs after it), with early stopping on the validation RMSE as in `fit`.
     """
-    from .models import BiasedMF
-
-    if not isinstance(model, BiasedMF):
-        raise TypeError(bilingual(
-            f"`model` には BiasedMF を渡してください（{type(model).__name__} が渡されました）。",
-            f"`model` must be a BiasedMF; got {type(model).__name__}.",
-        ))
-    dtype = model.global_mean.dtype
-    u, i, y = _triples(train, "train", dtype)
-    model.check_ids(train.users, train.items)
-    if val is not None:
-        uv, iv, yv = _triples(val, "val", dtype)
-        model.check_ids(val.users, val.items)
     if isinstance(reg, bool) or not isinstance(reg, (int, float)) or not math.isfinite(reg) or reg <= 0:
         raise ValueError(bilingual(
             f"`reg`（正則化の重み）は 0 より大きい数にしてください（{reg!r} が渡されました）。"
@@ -419,16 +372,14 @@ def fit_als(
             "regularization, ALS may face unsolvable systems for rows with few ratings.",
         ))
     sweeps = check_positive_int(sweeps, "sweeps", "反復回数", "number of sweeps")
-    patience = check_positive_int(patience, "patience", "早期終了までの評価回数", "evaluations to wait")
+    monitor = _Monitor(model, train, val, patience)
     batch = _SparseBatch(train, (model.n_users, model.n_items), model.global_mean.dtype)
     bu_of, bi_of = batch.users, batch.items  # the ratings in CSR (by user) order
     mu = model.global_mean
     P, Q = model.user_factors.weight, model.item_factors.weight
     bu, bi = model.user_bias.weight, model.item_bias.weight
-    history = History()
-    best_val, best_state, waited = math.inf, None, 0
     for sweep in range(1, sweeps + 1):
-        history.loss.append(batch.loss_and_grads(model, reg))  # the loss before this sweep
+        monitor.history.loss.append(batch.loss_and_grads(model, reg))  # the loss before this sweep
         for weight in (P, Q, bu, bi):
             weight.grad = None
         x = _ridge_rows(batch.crow, bi_of, batch.ratings - mu - bi[bi_of, 0], Q, batch.user_count, reg)
@@ -436,22 +387,59 @@ def fit_als(
         target = (batch.ratings - mu - bu[bu_of, 0])[batch.to_item_order]
         x = _ridge_rows(batch.crow_t, batch.col_t, target, P, batch.item_count, reg)
         bi[:, 0], Q[:] = x[:, 0], x[:, 1:]
-        history.eval_steps.append(sweep)
+        if monitor.evaluate(sweep):
+            break
+    return monitor.finish()
+
+
+class _Monitor:
+    """Checks the model and data, records the RMSEs and does the early stopping of `fit` and `fit_als`."""
+
+    def __init__(self, model: Any, train: Any, val: Any, patience: int) -> None:
+        from .models import BiasedMF
+
+        if not isinstance(model, BiasedMF):
+            raise TypeError(bilingual(
+                f"`model` には BiasedMF を渡してください（{type(model).__name__} が渡されました）。",
+                f"`model` must be a BiasedMF; got {type(model).__name__}.",
+            ))
+        dtype = model.global_mean.dtype
+        self.model = model
+        self.train = _triples(train, "train", dtype)
+        model.check_ids(train.users, train.items)
+        self.val = None
+        if val is not None:
+            self.val = _triples(val, "val", dtype)
+            model.check_ids(val.users, val.items)
+        self.patience = check_positive_int(patience, "patience", "早期終了までの評価回数",
+                                           "evaluations to wait")
+        self.history = History()
+        self.best, self.best_state, self.waited = math.inf, None, 0
+
+    @torch.no_grad()
+    def evaluate(self, step: int) -> bool:
+        """Record the RMSEs after `step`; True when validation has not improved for `patience` times."""
+        history, model = self.history, self.model
+        history.eval_steps.append(step)
+        u, i, y = self.train
         history.train_rmse.append(float((model(u, i) - y).square().mean().sqrt()))
-        if val is None:
-            continue
+        if self.val is None:
+            return False
+        uv, iv, yv = self.val
         current = float((model(uv, iv) - yv).square().mean().sqrt())
         history.val_rmse.append(current)
-        if current < best_val:
-            best_val, waited, history.best_step = current, 0, sweep
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        if current < self.best:
+            self.best, self.waited, history.best_step = current, 0, step
+            self.best_state = {k: v.clone() for k, v in model.state_dict().items()}
+            return False
+        self.waited += 1
+        history.stopped_early = self.waited >= self.patience
+        return history.stopped_early
+
+    def finish(self) -> History:
+        """Restore the best parameters (with validation data) and return the history."""
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
         else:
-            waited += 1
-            if waited >= patience:
-                history.stopped_early = True
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        history.best_step = history.eval_steps[-1]
-    return history
+            self.history.best_step = self.history.eval_steps[-1]
+        return self.history
