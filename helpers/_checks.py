@@ -126,6 +126,22 @@ def check_positive_float(value: Any, name: str, what_ja: str, what_en: str) -> f
     return float(value)
 
 
+def check_reg(value: Any, *, allow_zero: bool, name: str = "reg", note_ja: str = "",
+              note_en: str = "") -> float:
+    """Require a finite regularization weight, ≥ 0 or > 0; every bad value is a ValueError."""
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value) \
+        and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        bound_ja, bound_en = ("0 以上", "≥ 0") if allow_zero else ("0 より大きい", "> 0")
+        raise ValueError(bilingual(
+            f"`{name}`（正則化の重み）は{bound_ja}有限の数にしてください"
+            f"（{value!r} が渡されました）。{note_ja}",
+            f"`{name}` (the regularization weight) must be a finite number {bound_en}; got {value!r}."
+            + (f" {note_en}" if note_en else ""),
+        ))
+    return float(value)
+
+
 def check_seed(value: Any, name: str = "seed") -> int:
     """Require an integer seed in [0, 2**32) (NumPy's range); bool is rejected."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

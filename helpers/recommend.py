@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import bilingual, check_positive_int
+from ._checks import bilingual, check_positive_int, check_reg
 from .datasets import Ratings
 from .models import BiasedMF, check_index
 
@@ -101,11 +101,7 @@ def fold_in(model: BiasedMF, items: Any, ratings: Any, *, reg: float = 1.0) -> N
             "`ratings` に NaN または無限大があります。評価値は有限の数にしてください。",
             "`ratings` contains NaN or infinity; ratings must be finite numbers.",
         ))
-    if isinstance(reg, bool) or not isinstance(reg, (int, float)) or not np.isfinite(reg) or reg <= 0:
-        raise ValueError(bilingual(
-            f"`reg` は 0 より大きい有限の数にしてください（{reg!r} が渡されました）。",
-            f"`reg` must be a finite number greater than 0; got {reg!r}.",
-        ))
+    reg = check_reg(reg, allow_zero=False)
     Q = model.item_factors.weight.double().numpy()[items]
     target = ratings - float(model.global_mean) - model.item_bias.weight[:, 0].double().numpy()[items]
     X = np.hstack([np.ones((items.size, 1)), Q])  # columns: the user's bias, then factors

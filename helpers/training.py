@@ -18,6 +18,7 @@ from ._checks import (
     check_positive_float,
     check_positive_int,
     check_ratings,
+    check_reg,
 )
 
 OptimizerFactory = Callable[[list[torch.Tensor], float], torch.optim.Optimizer]
@@ -218,11 +219,7 @@ def fit(
     validation RMSE, training stops and the best parameters are restored.
     """
     lr = check_positive_float(lr, "lr", "学習率", "learning rate")
-    if isinstance(reg, bool) or not isinstance(reg, (int, float)) or not math.isfinite(reg) or reg < 0:
-        raise ValueError(bilingual(
-            f"`reg`（正則化の重み）は 0 以上の数にしてください（{reg!r} が渡されました）。",
-            f"`reg` (the regularization weight) must be a number ≥ 0; got {reg!r}.",
-        ))
+    reg = check_reg(reg, allow_zero=True)
     max_steps = check_positive_int(max_steps, "max_steps", "最大ステップ数", "maximum steps")
     eval_every = check_positive_int(eval_every, "eval_every", "評価の間隔", "evaluation interval")
     monitor = _Monitor(model, train, val, patience)
@@ -309,11 +306,7 @@ def fit_biases(train: Any, *, reg: float = 10.0, sweeps: int = 10) -> tuple[floa
     users and items with few ratings towards 0.
     """
     _triples(train, "train")
-    if isinstance(reg, bool) or not isinstance(reg, (int, float)) or not math.isfinite(reg) or reg < 0:
-        raise ValueError(bilingual(
-            f"`reg` は 0 以上の有限の数にしてください（{reg!r} が渡されました）。",
-            f"`reg` must be a number ≥ 0; got {reg!r}.",
-        ))
+    reg = check_reg(reg, allow_zero=True)
     sweeps = check_positive_int(sweeps, "sweeps", "反復回数", "number of sweeps")
     mean = float(train.ratings.mean())
     user_n = np.bincount(train.users, minlength=train.n_users)
@@ -364,13 +357,11 @@ def fit_als(
     users then items; `History` gets one entry per sweep (the training loss before the sweep,
     the RMSEs after it), with early stopping on the validation RMSE as in `fit`.
     """
-    if isinstance(reg, bool) or not isinstance(reg, (int, float)) or not math.isfinite(reg) or reg <= 0:
-        raise ValueError(bilingual(
-            f"`reg`（正則化の重み）は 0 より大きい数にしてください（{reg!r} が渡されました）。"
-            "交互最小二乗法では、正則化がないと評価の少ない行の連立方程式が解けないことがあります。",
-            f"`reg` (the regularization weight) must be a number > 0; got {reg!r}. Without "
-            "regularization, ALS may face unsolvable systems for rows with few ratings.",
-        ))
+    reg = check_reg(reg, allow_zero=False,
+                    note_ja="交互最小二乗法では、正則化がないと評価の少ない行の"
+                            "連立方程式が解けないことがあります。",
+                    note_en="Without regularization, ALS may face unsolvable systems "
+                            "for rows with few ratings.")
     sweeps = check_positive_int(sweeps, "sweeps", "反復回数", "number of sweeps")
     monitor = _Monitor(model, train, val, patience)
     batch = _SparseBatch(train, (model.n_users, model.n_items), model.global_mean.dtype)
