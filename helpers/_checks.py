@@ -182,3 +182,34 @@ def check_factors(P: Any, Q: Any, shape: tuple[int, int]) -> tuple[np.ndarray, n
             f"{Q_arr.shape}; both need r rows (r = rank).",
         ))
     return P_arr, Q_arr
+
+
+def check_device(value: Any) -> Any:
+    """A torch.device from "cpu", "cuda", "cuda:1", "mps" or a torch.device; a clear error if it is absent.
+
+    A GPU that is not there is an error, not a silent fall-back to the CPU: a run that quietly
+    takes 50 times longer than planned is worse than one that stops and says why.
+    """
+    import torch
+
+    try:
+        device = torch.device(value)
+    except (RuntimeError, TypeError):
+        raise ValueError(bilingual(
+            f"`device` には \"cpu\" や \"cuda\" などを指定してください（{value!r} が渡されました）。",
+            f"`device` must be a device name such as \"cpu\" or \"cuda\"; got {value!r}.",
+        )) from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(),
+                 "mps": torch.backends.mps.is_available()}.get(device.type, False)
+    if available and device.type == "cuda" and device.index is not None:
+        available = device.index < torch.cuda.device_count()
+    if not available:
+        raise RuntimeError(bilingual(
+            f"デバイス {str(device)!r} はこの環境では使えません（PyTorch {torch.__version__}、"
+            f"CUDA {'あり' if torch.cuda.is_available() else 'なし'}）。"
+            "CPU で動かすには `device=\"cpu\"` を指定するか、引数を省いてください。",
+            f"Device {str(device)!r} is not available here (PyTorch {torch.__version__}, CUDA "
+            f"{'available' if torch.cuda.is_available() else 'not available'}). To run on the CPU, pass "
+            "`device=\"cpu\"` or leave the argument out.",
+        ))
+    return device

@@ -10,6 +10,8 @@ import numpy as np
 
 from ._checks import bilingual, check_matrix, check_positive_float, check_positive_int, check_seed
 
+DENSE_LIMIT_BYTES = 2**31  # the most `Ratings.to_dense` will allocate unless told otherwise
+
 
 @dataclass(frozen=True)
 class Ratings:
@@ -40,9 +42,24 @@ class Ratings:
         """(lowest, highest) rating in the data: the rating scale comes from data, not a constant."""
         return float(self.ratings.min()), float(self.ratings.max())
 
-    def to_dense(self) -> np.ndarray:
-        """The users × items matrix with 0 at missing entries (small data only). (06)"""
-        R = np.zeros((self.n_users, self.n_items))
+    def to_dense(self, dtype: Any = np.float64, *, max_bytes: int = DENSE_LIMIT_BYTES) -> np.ndarray:
+        """The users × items matrix with 0 at missing entries (small data only). (06, 10)
+
+        Refuses, with the size it would need, when that exceeds `max_bytes` (2 GiB by default):
+        at MovieLens-25M shape the matrix alone would take tens of gigabytes.
+        """
+        dtype = np.dtype(dtype)
+        needed = self.n_users * self.n_items * dtype.itemsize
+        if needed > max_bytes:
+            raise MemoryError(bilingual(
+                f"密な行列 {self.n_users:,} × {self.n_items:,}（{dtype.name}）には {needed / 2**30:,.1f} GiB "
+                f"必要で、上限 {max_bytes / 2**30:,.1f} GiB を超えます。密な形は小さなデータ専用です。"
+                "三つ組のまま学習する `fit` か `fit_als` を使ってください。",
+                f"A dense {self.n_users:,} × {self.n_items:,} matrix ({dtype.name}) needs "
+                f"{needed / 2**30:,.1f} GiB, over the limit of {max_bytes / 2**30:,.1f} GiB. The dense form "
+                "is for small data only: train on the triples with `fit` or `fit_als` instead.",
+            ))
+        R = np.zeros((self.n_users, self.n_items), dtype=dtype)
         R[self.users, self.items] = self.ratings
         return R
 

@@ -52,9 +52,10 @@ class BiasedMF(nn.Module):
     def predict(self, users: Any, items: Any) -> np.ndarray:
         """Predictions as a float64 NumPy array, after checking the indices. (07)"""
         self.check_ids(users, items)
-        u = torch.as_tensor(np.asarray(users, dtype=np.int64))
-        i = torch.as_tensor(np.asarray(items, dtype=np.int64))
-        return self(u, i).double().numpy()
+        device = self.global_mean.device  # a model trained on a GPU predicts there
+        u = torch.as_tensor(np.asarray(users, dtype=np.int64), device=device)
+        i = torch.as_tensor(np.asarray(items, dtype=np.int64), device=device)
+        return self(u, i).double().cpu().numpy()
 
 
 def check_index(values: Any, name: str, size: int) -> np.ndarray:
