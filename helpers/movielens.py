@@ -9,7 +9,9 @@ Formats (chosen from the file name, or given as `fmt`):
 
 from __future__ import annotations
 
+import io
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +76,49 @@ def load_movielens(path: str | Path, fmt: str | None = None, *,
             "downloads anything.",
         ))
     spec = FORMATS[fmt]
+    fast = _parse_fast(path, spec)
+    if fast is not None:  # the common case: a clean file, parsed by NumPy's C reader
+        users_raw, items_raw, ratings, line_numbers = fast
+        user_ids, users_arr = np.unique(users_raw, return_inverse=True)
+        item_ids, items_arr = np.unique(items_raw, return_inverse=True)
+    else:  # anything unusual: line by line, so that an error can name the line
+        users_arr, items_arr, ratings, line_numbers, user_ids, item_ids = _parse_lines(path, fmt, spec)
+    keep = _apply_duplicate_policy(path, users_arr, items_arr, len(item_ids), line_numbers, duplicates)
+    return Ratings(users_arr[keep], items_arr[keep], ratings[keep], len(user_ids), len(item_ids),
+                   user_ids, item_ids)
+
+
+def _parse_fast(path: Path, spec: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(users, items, ratings, line numbers) for a clean file with integer ids; None otherwise.
+
+    Pure Python takes about a minute for the 25 million lines of ml-25m; NumPy's reader a
+    fraction of that. Any surprise (text ids, a blank or short line, a non-finite rating)
+    returns None, and the line-by-line parser then reports it with its line number.
+    """
+    raw = path.read_bytes()
+    sep = spec["sep"]
+    if sep == "::":  # NumPy's reader takes one-character separators only
+        raw, sep = raw.replace(b"::", b"\t"), "\t"
+    header = int(spec["header"])
+    lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") or not raw else 1) - header
+    if lines <= 0:
+        return None
+    try:
+        with warnings.catch_warnings():  # "input contained no data": handled below, by the row count
+            warnings.filterwarnings("ignore", message=".*input contained no data", category=UserWarning)
+            table = np.loadtxt(io.BytesIO(raw), delimiter=sep, skiprows=header, usecols=(0, 1, 2),
+                               dtype=np.float64, ndmin=2, encoding="utf-8")
+    except ValueError:
+        return None
+    ids = table[:, :2]
+    if len(table) != lines or not np.isfinite(table).all() or not (ids == np.round(ids)).all():
+        return None
+    return (ids[:, 0].astype(np.int64), ids[:, 1].astype(np.int64), table[:, 2],
+            np.arange(1 + header, len(table) + 1 + header))
+
+
+def _parse_lines(path: Path, fmt: str, spec: dict) -> tuple:
+    """The careful parser: one line at a time, with an error that names the line."""
     users: list[str] = []
     items: list[str] = []
     values: list[float] = []
@@ -111,10 +156,7 @@ def load_movielens(path: str | Path, fmt: str | None = None, *,
         ))
     user_ids, users_arr = np.unique(_as_ids(users), return_inverse=True)
     item_ids, items_arr = np.unique(_as_ids(items), return_inverse=True)
-    ratings = np.array(values)
-    keep = _apply_duplicate_policy(path, users_arr, items_arr, len(item_ids), line_numbers, duplicates)
-    return Ratings(users_arr[keep], items_arr[keep], ratings[keep], len(user_ids), len(item_ids),
-                   user_ids, item_ids)
+    return users_arr, items_arr, np.array(values), np.array(line_numbers), user_ids, item_ids
 
 
 def _as_ids(raw: list[str]) -> np.ndarray:
@@ -126,7 +168,7 @@ def _as_ids(raw: list[str]) -> np.ndarray:
 
 
 def _apply_duplicate_policy(path: Path, users: np.ndarray, items: np.ndarray, n_items: int,
-                            line_numbers: list[int], duplicates: str) -> np.ndarray:
+                            line_numbers: np.ndarray, duplicates: str) -> np.ndarray:
     """Indices of the rows to keep."""
     codes = users.astype(np.int64) * n_items + items
     # Last occurrence of each pair: unique on the reversed array gives first-from-the-end.

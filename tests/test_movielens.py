@@ -245,3 +245,31 @@ def test_unknown_duplicates_policy(tmp_path: Path, policy: object) -> None:
     with pytest.raises(ValueError, match="not a policy") as err:
         load_movielens(ml100k(tmp_path), duplicates=policy)
     assert_bilingual(err, "duplicates")
+
+
+@pytest.mark.parametrize("writer", [ml100k, ml1m, mllatest], ids=["ml-100k", "ml-1m", "ml-latest"])
+def test_fast_reader_agrees_with_the_line_by_line_reader(tmp_path: Path, writer, monkeypatch) -> None:
+    """Clean files go through NumPy's reader; the result equals the careful parser's, field by field."""
+    import helpers.movielens as movielens
+
+    rng = np.random.default_rng(0)
+    codes = rng.choice(300 * 200, 2000, replace=False)
+    rows = [(int(c // 200) + 1, int(c % 200) * 7 + 3, float(rng.integers(1, 11)) / 2, 1) for c in codes]
+    path = writer(tmp_path, rows)
+    assert movielens._parse_fast(path, movielens.FORMATS[movielens._format_of(path, None)]) is not None
+    fast = load_movielens(path)
+    monkeypatch.setattr(movielens, "_parse_fast", lambda *args: None)
+    careful = load_movielens(path)
+    for field in ("users", "items", "ratings", "user_ids", "item_ids"):
+        np.testing.assert_array_equal(getattr(fast, field), getattr(careful, field))
+    assert (fast.n_users, fast.n_items) == (careful.n_users, careful.n_items)
+
+
+@pytest.mark.parametrize("extra", ["\n", "# a comment\n", "7,8\n", "u1,5,3.0,1\n", "1.5,2,3.0,1\n"],
+                         ids=["blank", "comment", "short", "text-id", "fraction-id"])
+def test_unusual_files_take_the_careful_reader(tmp_path: Path, extra: str) -> None:
+    import helpers.movielens as movielens
+
+    path = mllatest(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    assert movielens._parse_fast(path, movielens.FORMATS["ml-latest"]) is None
