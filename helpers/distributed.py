@@ -136,13 +136,21 @@ def train_data_parallel(train: Ratings, *, world_size: int = 2, rank: int = 10, 
     with tempfile.TemporaryDirectory(prefix="mf-ddp-") as tmp:
         sizes = write_shards(train, tmp, world_size=world_size, rank=rank, lr=lr, reg=reg, steps=steps,
                              seed=seed, shard_by=shard_by, dtype=dtype)
-        _launch(Path(tmp), world_size, timeout)
+        for attempt in range(3):  # the free port can be taken before worker 0 listens on it: retry
+            try:
+                _launch(Path(tmp), world_size, timeout)
+                break
+            except RuntimeError as err:
+                if "EADDRINUSE" not in str(err) or attempt == 2:
+                    raise
         results = []
         for k in range(world_size):
             with np.load(Path(tmp) / f"result_{k}.npz") as f:
                 results.append(dict(f))
     model = BiasedMF(train.n_users, train.n_items, rank, float(train.ratings.mean()), seed=seed, dtype=dtype)
-    model.load_state_dict({name: torch.from_numpy(results[0][name]) for name in _WEIGHTS}, strict=False)
+    loaded = model.load_state_dict({name: torch.from_numpy(results[0][name]) for name in _WEIGHTS},
+                                   strict=False)  # global_mean is a buffer, already set above
+    assert not loaded.unexpected_keys and loaded.missing_keys == ["global_mean"], loaded
     gap = max(float(np.abs(r[name] - results[0][name]).max()) for r in results for name in _WEIGHTS)
     return ParallelResult(model, results[0]["loss"].tolist(), sizes, gap, int(results[0]["floats_per_step"]))
 
