@@ -2,6 +2,7 @@
 #   make lab    -- set up .venv, then open JupyterLab on your own copy of the series
 #   make test   -- set up .venv, then run every test and re-check every notebook (nbval)
 # Other targets: make notebooks | make lint | make nav | make lab-reset | make clean
+#   make bench  -- speed/accuracy tables on 100k-/1M-like data (make bench-large: 25M-like); see benchmarks/
 
 PYTHON ?= python3
 VENV := .venv
@@ -16,7 +17,7 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root (common in containers) unless told explicitly.
 ROOT_ARG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-.PHONY: help setup lab lab-reset test notebooks nav lint clean
+.PHONY: help setup lab lab-reset test notebooks nav lint clean bench bench-large
 
 help:
 	@sed -n '1,5p' Makefile
@@ -60,6 +61,24 @@ nav: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests tools benchmarks notebooks
+
+# Benchmarks: peers and numba come from requirements-bench.txt, installed on top of the series' venv.
+BENCH_STAMP := $(VENV)/.bench-installed
+# glibc malloc: keep freed memory for reuse instead of unmapping it (benchmarks/README.md measures why).
+# Read at process start only, so set here; the runner sets the same for its workers.
+BENCH_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1099511627776
+# Optional: extra arguments for the runner, e.g. BENCH_ARGS="--threads 2 --json build/bench/out.json"
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(BIN)/python -m pip install -r requirements-bench.txt
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_ENV) $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+bench-large: $(BENCH_STAMP)
+	$(BENCH_ENV) $(BIN)/python -m benchmarks.run --large $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
