@@ -40,7 +40,8 @@ def test_readme_lists_every_notebook_with_its_time() -> None:
     readme = Path("README.md").read_text(encoding="utf-8")
     for path in series_notebooks():
         minutes = nbformat.read(path, as_version=4).metadata["series"]["minutes"]
-        row = next((line for line in readme.splitlines() if f"(notebooks/{path.name})" in line), None)
+        row = next((line for line in readme.splitlines()
+                    if line.startswith("| ") and f"(notebooks/{path.name})" in line), None)  # a table row
         assert row is not None, f"README: no contents row for {path.name}"
         assert row.rstrip().endswith(f"| {minutes} min |"), f"README: time for {path.name} != {minutes} min"
 
