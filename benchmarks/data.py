@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import Ratings, SyntheticTruth, make_synthetic, split_random
-from helpers.datasets import _zipf_weights
+from helpers.datasets import _zipf_weights, draw_truth
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = ROOT / "build" / "bench"
@@ -104,15 +104,7 @@ def make_synthetic_chunked(n_users: int, n_items: int, n_ratings: int, rank: int
         raise ValueError(f"n_ratings={n_ratings} must lie between (users + items) · min_ratings "
                          "and half the matrix")
     rng = np.random.default_rng(seed)
-    s = ((1.0 - user_bias_std**2 - item_bias_std**2) / rank) ** 0.25
-    truth = SyntheticTruth(
-        mean=float(mean),
-        user_bias=rng.normal(0.0, user_bias_std, n_users),
-        item_bias=rng.normal(0.0, item_bias_std, n_items),
-        user_factors=rng.normal(0.0, s, (n_users, rank)),
-        item_factors=rng.normal(0.0, s, (n_items, rank)),
-        noise=noise,
-    )
+    truth = draw_truth(rng, n_users, n_items, rank, mean, noise, user_bias_std, item_bias_std)
     codes = _sample_pairs_chunked(rng, n_users, n_items, n_ratings, min_ratings, zipf, chunk)
     users = np.empty(n_ratings, dtype=np.int32)
     items = np.empty(n_ratings, dtype=np.int32)

@@ -143,9 +143,19 @@ def make_synthetic(
             "`user_bias_std`² + `item_bias_std`² must be below 1 (the signal's variance is about 1).",
         ))
     rng = np.random.default_rng(seed)
+    truth = draw_truth(rng, n_users, n_items, rank, mean, noise, user_bias_std, item_bias_std)
+    codes = _sample_pairs(rng, n_users, n_items, n_ratings, min_ratings, zipf)
+    users, items = codes // n_items, codes % n_items
+    ratings = truth.predict(users, items) + rng.normal(0.0, noise, codes.size)
+    return Ratings(users, items, ratings, n_users, n_items), truth
+
+
+def draw_truth(rng: np.random.Generator, n_users: int, n_items: int, rank: int, mean: float, noise: float,
+               user_bias_std: float, item_bias_std: float) -> SyntheticTruth:
+    """The ground truth of `make_synthetic`, drawn from `rng` (also used by the 25M-like benchmark)."""
     # Factor entries ~ N(0, s²) so that a dot product of `rank` terms has variance signal_var.
-    s = (signal_var / rank) ** 0.25
-    truth = SyntheticTruth(
+    s = ((1.0 - user_bias_std**2 - item_bias_std**2) / rank) ** 0.25
+    return SyntheticTruth(
         mean=float(mean),
         user_bias=rng.normal(0.0, user_bias_std, n_users),
         item_bias=rng.normal(0.0, item_bias_std, n_items),
@@ -153,10 +163,6 @@ def make_synthetic(
         item_factors=rng.normal(0.0, s, (n_items, rank)),
         noise=noise,
     )
-    codes = _sample_pairs(rng, n_users, n_items, n_ratings, min_ratings, zipf)
-    users, items = codes // n_items, codes % n_items
-    ratings = truth.predict(users, items) + rng.normal(0.0, noise, codes.size)
-    return Ratings(users, items, ratings, n_users, n_items), truth
 
 
 def _zipf_weights(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
