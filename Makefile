@@ -51,16 +51,17 @@ lab-reset: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest --nbval --nbval-current-env
 
-# Regenerate navigation and contents, then re-execute every notebook in place, top to bottom.
+# Regenerate navigation and contents, then re-execute every notebook (and worked solutions) in place.
 notebooks: $(STAMP)
 	$(BIN)/python -m tools.series
 	$(BIN)/python -m tools.execute
+	$(BIN)/python -m tools.execute solutions/*.ipynb
 
 nav: $(STAMP)
 	$(BIN)/python -m tools.series
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests tools benchmarks notebooks
+	$(BIN)/ruff check helpers tests tools benchmarks notebooks solutions
 
 # Benchmarks: peers and numba come from requirements-bench.txt, installed on top of the series' venv.
 BENCH_STAMP := $(VENV)/.bench-installed

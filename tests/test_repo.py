@@ -81,3 +81,16 @@ def test_notebook_links_point_to_existing_files() -> None:
                 if "://" in target or target.startswith("#"):
                     continue
                 assert (path.parent / target.split("#")[0]).exists(), f"{path.name}: broken link {target}"
+
+
+def test_teachers_guide_covers_every_notebook_with_its_time() -> None:
+    guide = Path("docs/teaching.md").read_text(encoding="utf-8")
+    for path in series_notebooks()[1:]:  # 01 onwards; 00 is the contents page
+        minutes = nbformat.read(path, as_version=4).metadata["series"]["minutes"]
+        heading = next((line for line in guide.splitlines()
+                        if line.startswith("### ") and f"(../notebooks/{path.name})" in line), None)
+        assert heading is not None, f"docs/teaching.md: no section for {path.name}"
+        assert heading.endswith(f"{minutes} 分 / {minutes} min"), f"docs/teaching.md: time for {path.name}"
+    for target in re.findall(r"\]\(([^)\s#]+)", guide):
+        if "://" not in target:
+            assert (Path("docs") / target).exists(), f"docs/teaching.md: broken link {target}"

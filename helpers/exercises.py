@@ -1,0 +1,192 @@
+"""Exercises that check themselves: `check("01-1", answer)` prints a verdict in both languages.
+
+Each checker computes the expected value from the exercise's own data (no copied answer key)
+and, for a wrong answer, says what kind of wrong it is — a swapped shape, a flipped sign, a
+count from 1 — without giving the answer away. `check` never raises at the student.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._checks import bilingual
+from .data import init_factors, observed_mask, original_ratings
+
+Verdict = tuple[bool, str, str]  # correct?, what to say in Japanese, in English
+_CHECKERS: dict[str, Callable[[Any], Verdict]] = {}
+
+NOT_ANSWERED = ("未回答です。`answer` に答えを入れて、もう一度実行してください。\n"
+                "Not answered yet: put your answer in `answer` and run the cell again.")
+
+
+def check(exercise_id: str, answer: Any) -> bool | None:
+    """Print the verdict on `answer`; return True (correct), False (not yet) or None (no answer)."""
+    checker = _CHECKERS.get(exercise_id) if isinstance(exercise_id, str) else None
+    if checker is None:
+        print(bilingual(
+            f"演習 {exercise_id!r} はありません。番号は {', '.join(sorted(_CHECKERS))} のどれかです。",
+            f"There is no exercise {exercise_id!r}; the ids are {', '.join(sorted(_CHECKERS))}.",
+        ))
+        return False
+    if answer is None:
+        print(NOT_ANSWERED)
+        return None
+    try:
+        correct, ja, en = checker(answer)
+    except Exception as err:  # a checker must never hand a traceback to the student
+        correct = False
+        ja = f"この答えは確かめられませんでした（{type(err).__name__}）。問題が求める形で答えてください。"
+        en = (f"This answer could not be checked ({type(err).__name__}); "
+              "answer in the form the exercise asks for.")
+    print(f"{exercise_id} {'正解 / correct' if correct else 'まだです / not yet'}\n{ja}\n{en}")
+    return correct
+
+
+def exercise_ids() -> list[str]:
+    """Every exercise that has a checker, in order."""
+    return sorted(_CHECKERS)
+
+
+def _exercise(exercise_id: str) -> Callable[[Callable[[Any], Verdict]], Callable[[Any], Verdict]]:
+    def register(checker: Callable[[Any], Verdict]) -> Callable[[Any], Verdict]:
+        _CHECKERS[exercise_id] = checker
+        return checker
+    return register
+
+
+def _as_int(value: Any) -> int | None:
+    value = value.item() if hasattr(value, "item") and np.size(value) == 1 else value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return None
+    return int(value)
+
+
+def _as_float(value: Any) -> float | None:
+    value = value.item() if hasattr(value, "item") and np.size(value) == 1 else value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)
+
+
+def _as_shape(value: Any) -> tuple[int, ...] | None:
+    try:
+        shape = tuple(value)
+    except TypeError:
+        return None
+    return shape if all(_as_int(n) is not None for n in shape) else None
+
+
+_OK = (True, "よくできました。", "Well done.")
+_TYPE_INT = (False, "整数ひとつで答えてください。", "Answer with one integer.")
+_TYPE_FLOAT = (False, "数ひとつで答えてください。", "Answer with one number.")
+_TYPE_SHAPE = (False, "形状はタプルで、例えば (2, 3) のように答えてください。",
+               "Give a shape as a tuple, e.g. (2, 3).")
+
+
+@_exercise("01-1")
+def _fewest_ratings(answer: Any) -> Verdict:
+    mask = observed_mask(original_ratings())
+    expected = int(np.argmin(mask.sum(axis=0)))
+    value = _as_int(answer)
+    if value is None:
+        return _TYPE_INT
+    if value == expected:
+        return _OK
+    if value == expected + 1 or value == int(np.argmin(mask.sum(axis=1))):
+        return (False, "番号は 0 から数えます。また、`axis=0` は列（アイテム）ごとの和です。",
+                "Indices count from 0, and `axis=0` sums each column (item).")
+    return (False, "`mask.sum(axis=0)` を表示して、いちばん小さい値の位置を探してください。",
+            "Print `mask.sum(axis=0)` and look for the position of the smallest value.")
+
+
+@_exercise("01-3")
+def _observed_with_nan(answer: Any) -> Verdict:
+    R = original_ratings()
+    with_nan = np.where(R == 0, np.nan, R)
+    expected = int((~np.isnan(with_nan)).sum())
+    value = _as_int(answer)
+    if value is None:
+        return _TYPE_INT
+    if value == expected:
+        return _OK
+    if value == R.size:
+        return (False, "すべての要素を数えています。`~np.isnan(...)` で観測値だけを数えてください。",
+                "That counts every entry; count the observed ones only, with `~np.isnan(...)`.")
+    if value == R.size - expected:
+        return (False, "それは欠損値の数です。`~` で真偽を反転させましたか。",
+                "That is the number of missing entries: did you invert the mask with `~`?")
+    return (False, "`~np.isnan(...)` の結果を `.sum()` で数えてください。",
+            "Count the result of `~np.isnan(...)` with `.sum()`.")
+
+
+def _check_shapes(answer: Any, names: tuple[str, ...], expected: tuple[tuple[int, ...], ...]) -> Verdict:
+    shapes = [_as_shape(a) for a in answer] if isinstance(answer, (tuple, list)) else []
+    if len(shapes) != len(expected) or any(s is None for s in shapes):
+        return (False, f"{', '.join(names)} の形状を、この順にタプルで並べてください。",
+                f"List the shapes of {', '.join(names)} as tuples, in this order.")
+    for name, shape, want in zip(names, shapes, expected, strict=True):
+        if shape == want:
+            continue
+        if shape == want[::-1]:
+            return (False, f"{name} の形状の行と列が入れ替わっています。",
+                    f"The rows and columns of {name}'s shape are swapped.")
+        return (False, f"{name} の形状が違います。どの次元が何の数かを確かめてください。",
+                f"{name}'s shape is wrong; check which dimension counts what.")
+    return _OK
+
+
+@_exercise("01-4")
+def _shapes_rank_3(answer: Any) -> Verdict:
+    rows, cols = original_ratings().shape
+    return _check_shapes(answer, ("P", "Q", "PᵀQ"), ((3, rows), (3, cols), (rows, cols)))
+
+
+@_exercise("02-1")
+def _float32_gap(answer: Any) -> Verdict:
+    import torch
+
+    P, Q = init_factors(2, *original_ratings().shape, seed=0)
+    P32, Q32 = torch.tensor(P, dtype=torch.float32), torch.tensor(Q, dtype=torch.float32)
+    expected = float(((P32.T @ Q32).double() - torch.tensor(P).T @ torch.tensor(Q)).abs().max())
+    value = _as_float(answer)
+    if value is None:
+        return _TYPE_FLOAT
+    if value == 0:
+        return (False, "差が 0 なら、同じ精度どうしを比べています。片方を float32 にしてください。",
+                "A difference of 0 means both sides have the same precision; make one of them float32.")
+    if value < 0:
+        return (False, "差の絶対値の最大を求めてください（`.abs().max()`）。",
+                "Take the largest absolute difference (`.abs().max()`).")
+    if abs(value - expected) <= 1e-3 * expected:
+        return _OK
+    return (False, "桁が合いません。float32 の結果を float64 に戻してから引き算してください。",
+            "The size is off; convert the float32 result back to float64 before subtracting.")
+
+
+@_exercise("02-2")
+def _chain_rule(answer: Any) -> Verdict:
+    a, x = 2.0, 1.0
+    expected = 2 * a * (a * x - 3)
+    value = _as_float(answer)
+    if value is None:
+        return _TYPE_FLOAT
+    if np.isclose(value, expected):
+        return _OK
+    if np.isclose(value, -expected):
+        return (False, "符号が逆です。$a x - 3$ の値を確かめてください。",
+                "The sign is flipped; check the value of $a x - 3$.")
+    if np.isclose(value, 2 * (a * x - 3)):
+        return (False, "内側の関数 $a x$ を $x$ で微分した $a$ を掛け忘れています（連鎖律）。",
+                "The factor $a$ from differentiating the inner $a x$ is missing (chain rule).")
+    return (False, "`x.grad` を表示して、手計算と比べてください。",
+            "Print `x.grad` and compare it with your hand computation.")
+
+
+@_exercise("02-3")
+def _transposed_product_shape(answer: Any) -> Verdict:
+    rows, cols = original_ratings().shape
+    return _check_shapes((answer,), ("Qt.T @ Pt",), ((cols, rows),))
