@@ -190,3 +190,101 @@ def _chain_rule(answer: Any) -> Verdict:
 def _transposed_product_shape(answer: Any) -> Verdict:
     rows, cols = original_ratings().shape
     return _check_shapes((answer,), ("Qt.T @ Pt",), ((cols, rows),))
+
+
+def _as_floats(value: Any, n: int) -> list[float] | None:
+    try:
+        items = list(value)
+    except TypeError:
+        return None
+    floats = [_as_float(v) for v in items]
+    return floats if len(floats) == n and all(f is not None for f in floats) else None  # type: ignore[misc]
+
+
+@_exercise("03-1")
+def _one_by_one(answer: Any) -> Verdict:
+    from .training import masked_loss_grad, masked_squared_loss
+
+    R, P, Q = np.array([[4.0]]), np.array([[1.0]]), np.array([[1.0]])
+    loss = float(masked_squared_loss(R, P, Q))
+    grad = float(masked_loss_grad(R, P, Q)[0][0, 0])
+    pair = _as_floats(answer, 2)
+    if pair is None:
+        return (False, "(損失, P の勾配) の組で答えてください。",
+                "Answer with the pair (loss, gradient for P).")
+    got_loss, got_grad = pair
+    if not np.isclose(got_loss, loss):
+        return (False, "損失が違います。誤差を二乗しましたか。", "The loss is off: did you square the error?")
+    if np.isclose(got_grad, grad):
+        return _OK
+    if np.isclose(got_grad, -grad):
+        return (False, "勾配の符号が逆です。予測を大きくすると損失は減りますか、増えますか。",
+                "The gradient's sign is flipped: does raising the prediction lower or raise the loss?")
+    if np.isclose(got_grad, grad / 2):
+        return (False, "二乗の微分から出る係数 2 が抜けています。",
+                "The factor 2 from differentiating the square is missing.")
+    return (False, "勾配が違います。`helpers.masked_loss_grad` で確かめてください。",
+            "The gradient is off; check it with `helpers.masked_loss_grad`.")
+
+
+def _adam_losses() -> dict[float, float]:
+    from .training import DivergenceError, train
+
+    R = original_ratings()
+    P, Q = init_factors(2, *R.shape, seed=0)
+    losses = {}
+    for lr in (0.02, 0.05, 0.1, 0.2, 0.5):
+        try:
+            losses[lr] = train(R, P, Q, optimizer="adam", lr=lr, steps=100).losses[-1]
+        except DivergenceError:
+            losses[lr] = float("inf")
+    return losses
+
+
+@_exercise("03-3")
+def _good_learning_rates(answer: Any) -> Verdict:
+    losses = _adam_losses()
+    expected = {lr for lr, loss in losses.items() if loss < 2}
+    try:
+        chosen = {_as_float(v) for v in answer}
+    except TypeError:
+        chosen = {None}
+    if None in chosen or isinstance(answer, str):
+        return (False, "学習率をリストで、例えば [0.1, 0.2] のように答えてください。",
+                "Answer with a list of learning rates, e.g. [0.1, 0.2].")
+    if chosen - set(losses):
+        return (False, "試す学習率は [0.02, 0.05, 0.1, 0.2, 0.5] の中から選びます。",
+                "Choose among the learning rates [0.02, 0.05, 0.1, 0.2, 0.5].")
+    if chosen == expected:
+        return _OK
+    if chosen - expected:
+        return (False, "100 ステップ後の損失が 2 以上のものが入っています。",
+                "Your list includes a rate whose loss after 100 steps is 2 or more.")
+    return (False, "損失が 2 未満になる学習率を見落としています。",
+            "You missed a rate whose loss ends below 2.")
+
+
+@_exercise("04-3")
+def _rmse_over_steps(answer: Any) -> Verdict:
+    from .training import train
+
+    R = original_ratings()
+    observed = R != 0
+    P, Q = init_factors(2, *R.shape, seed=0)
+    fits = [train(R, P, Q, lr=0.05, steps=s).reconstruction() for s in (100, 300, 1000)]
+    expected = [float(np.sqrt(np.mean((R[observed] - f[observed]) ** 2))) for f in fits]
+    values = _as_floats(answer, 3)
+    if values is None:
+        return (False, "100、300、1000 ステップ後の RMSE を、この順に 3 つ並べてください。",
+                "List the three RMSEs after 100, 300 and 1000 steps, in this order.")
+    if np.allclose(values, expected, rtol=1e-3):
+        return _OK
+    if np.allclose(values, np.square(expected), rtol=1e-3):
+        return (False, "平均二乗誤差のままです。平方根をとってください。",
+                "Those are mean squared errors: take the square root.")
+    every = [float(np.sqrt(np.mean((R - f) ** 2))) for f in fits]
+    if np.allclose(values, every, rtol=1e-3):
+        return (False, "欠損値の位置まで含めて計算しています。観測値だけで計算してください。",
+                "That includes the missing entries; use the observed entries only.")
+    return (False, "`rmse_observed(R, ...)` に、それぞれのステップ数で学習した再構成を渡してください。",
+            "Pass the reconstruction trained for each number of steps to `rmse_observed(R, ...)`.")
