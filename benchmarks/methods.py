@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from helpers import BiasedMF, Ratings
+from helpers import BiasedMF, Ratings, rmse
 from helpers.datasets import DENSE_LIMIT_BYTES
-from helpers.training import _ridge_rows, _SparseBatch
+from helpers.training import _als_sweep, _SparseBatch
 
 from . import fused
 from .data import RANK, Split
@@ -82,7 +82,7 @@ class Evaluator:
 
     @torch.no_grad()
     def model(self, model: BiasedMF) -> tuple[float, float]:
-        val, test = (_rmse(model(u, i).double().numpy(), y) for u, i, y in self.parts)
+        val, test = (rmse(model(u, i).double().numpy(), y) for u, i, y in self.parts)
         return val, test
 
     def arrays(self, mu: float, bu: np.ndarray, bi: np.ndarray, P: np.ndarray,
@@ -91,12 +91,8 @@ class Evaluator:
         out = []
         for u_t, i_t, y in self.parts:
             u, i = u_t.numpy(), i_t.numpy()
-            out.append(_rmse(mu + bu[u] + bi[i] + np.einsum("nk,nk->n", P[u], Q[i]), y))
+            out.append(rmse(mu + bu[u] + bi[i] + np.einsum("nk,nk->n", P[u], Q[i]), y))
         return out[0], out[1]
-
-
-def _rmse(pred: np.ndarray, y: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((pred - y) ** 2)))
 
 
 def new_model(train: Ratings) -> BiasedMF:
@@ -316,20 +312,9 @@ def als(split: Split, settings: Settings) -> Trace:
     batch = _SparseBatch(split.train, (model.n_users, model.n_items), torch.float32)
     trace.setup_s = time.perf_counter() - start
     evaluator = Evaluator(split)
-    P, Q, bu, bi = weights_of(model)
-    mu, reg = model.global_mean, settings.reg
     recorder = Recorder(trace, settings, lambda: evaluator.model(model), patience=settings.als_patience)
-
-    def sweep() -> None:  # fit_als's loop body, without its training-loss bookkeeping
-        target = batch.ratings - mu - bi[batch.items, 0]
-        x = _ridge_rows(batch.crow, batch.items, target, Q, batch.user_count, reg)
-        bu[:, 0], P[:] = x[:, 0], x[:, 1:]
-        target = (batch.ratings - mu - bu[batch.users, 0])[batch.to_item_order]
-        x = _ridge_rows(batch.crow_t, batch.col_t, target, P, batch.item_count, reg)
-        bi[:, 0], Q[:] = x[:, 0], x[:, 1:]
-
-    for k in range(1, settings.sweeps + 1):
-        recorder.timed(sweep)
+    for k in range(1, settings.sweeps + 1):  # fit_als's sweep, without its training-loss bookkeeping
+        recorder.timed(lambda: _als_sweep(batch, model, settings.reg))
         if recorder.record(k):
             break
     return recorder.finish()

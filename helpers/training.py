@@ -274,15 +274,16 @@ class _SparseBatch:
         self.ratings = torch.as_tensor(train.ratings[order], dtype=dtype)
         self.n = len(order)
         self.shape = shape  # the model's sizes (the data may declare other, unused ones)
-        self.user_count = torch.bincount(users, minlength=shape[0]).to(dtype)
-        self.item_count = torch.bincount(items, minlength=shape[1]).to(dtype)
+        user_count = torch.bincount(users, minlength=shape[0])
+        item_count = torch.bincount(items, minlength=shape[1])
+        self.user_count, self.item_count = user_count.to(dtype), item_count.to(dtype)
         to_item_order = np.lexsort((train.users[order], train.items[order]))
         # 32-bit indices halve the index memory and make the sparse kernels about a quarter faster.
         index = torch.int32 if max(self.n, *shape) < 2**31 else torch.int64
         self.users, self.items = users.to(index), items.to(index)
         zero = torch.zeros(1, dtype=torch.int64)
-        self.crow = torch.cat([zero, users.bincount(minlength=shape[0]).cumsum(0)]).to(index)
-        self.crow_t = torch.cat([zero, items.bincount(minlength=shape[1]).cumsum(0)]).to(index)
+        self.crow = torch.cat([zero, user_count.cumsum(0)]).to(index)
+        self.crow_t = torch.cat([zero, item_count.cumsum(0)]).to(index)
         self.to_item_order = torch.as_tensor(to_item_order).to(index)
         self.col_t = users[to_item_order].to(index)
         del users, items
@@ -386,19 +387,11 @@ def fit_als(
     sweeps = check_positive_int(sweeps, "sweeps", "反復回数", "number of sweeps")
     monitor = _Monitor(model, train, val, patience, device)
     batch = _SparseBatch(train, (model.n_users, model.n_items), model.global_mean.dtype, monitor.device)
-    bu_of, bi_of = batch.users, batch.items  # the ratings in CSR (by user) order
-    mu = model.global_mean
-    P, Q = model.user_factors.weight, model.item_factors.weight
-    bu, bi = model.user_bias.weight, model.item_bias.weight
     for sweep in range(1, sweeps + 1):
         monitor.history.loss.append(batch.loss_and_grads(model, reg))  # the loss before this sweep
-        for weight in (P, Q, bu, bi):
+        for weight in model.parameters():
             weight.grad = None
-        x = _ridge_rows(batch.crow, bi_of, batch.ratings - mu - bi[bi_of, 0], Q, batch.user_count, reg)
-        bu[:, 0], P[:] = x[:, 0], x[:, 1:]
-        target = (batch.ratings - mu - bu[bu_of, 0])[batch.to_item_order]
-        x = _ridge_rows(batch.crow_t, batch.col_t, target, P, batch.item_count, reg)
-        bi[:, 0], Q[:] = x[:, 0], x[:, 1:]
+        _als_sweep(batch, model, reg)
         if monitor.evaluate(sweep):
             break
     return monitor.finish()
@@ -412,6 +405,21 @@ def _rmse(model: Any, users: torch.Tensor, items: torch.Tensor, ratings: torch.T
     total = sum(float((model(users[s:s + chunk], items[s:s + chunk]) - ratings[s:s + chunk])
                       .double().square().sum()) for s in range(0, len(ratings), chunk))
     return math.sqrt(total / len(ratings))
+
+
+@torch.no_grad()
+def _als_sweep(batch: _SparseBatch, model: Any, reg: float) -> None:
+    """One ALS sweep in place: every user's [b_u, p_u] exactly, then every item's [b_i, q_i]."""
+    mu = model.global_mean
+    P, Q = model.user_factors.weight, model.item_factors.weight
+    bu, bi = model.user_bias.weight, model.item_bias.weight
+    by_user_item, by_user_user = batch.items, batch.users  # each rating's item and user, CSR order
+    target = batch.ratings - mu - bi[by_user_item, 0]
+    x = _ridge_rows(batch.crow, by_user_item, target, Q, batch.user_count, reg)
+    bu[:, 0], P[:] = x[:, 0], x[:, 1:]
+    target = (batch.ratings - mu - bu[by_user_user, 0])[batch.to_item_order]
+    x = _ridge_rows(batch.crow_t, batch.col_t, target, P, batch.item_count, reg)
+    bi[:, 0], Q[:] = x[:, 0], x[:, 1:]
 
 
 class _Monitor:
