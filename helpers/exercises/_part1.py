@@ -1,90 +1,23 @@
-"""Exercises that check themselves: `check("01-1", answer)` prints a verdict in both languages.
-
-Each checker computes the expected value from the exercise's own data (no copied answer key)
-and, for a wrong answer, says what kind of wrong it is — a swapped shape, a flipped sign, a
-count from 1 — without giving the answer away. `check` never raises at the student.
-"""
+"""Checkers for notebooks 01-04: the seed's 5 x 4 matrix, tensors, the masked loss, reconstruction."""
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ._checks import bilingual
-from .data import init_factors, observed_mask, original_ratings
-
-Verdict = tuple[bool, str, str]  # correct?, what to say in Japanese, in English
-_CHECKERS: dict[str, Callable[[Any], Verdict]] = {}
-
-NOT_ANSWERED = ("未回答です。`answer` に答えを入れて、もう一度実行してください。\n"
-                "Not answered yet: put your answer in `answer` and run the cell again.")
-
-
-def check(exercise_id: str, answer: Any) -> bool | None:
-    """Print the verdict on `answer`; return True (correct), False (not yet) or None (no answer)."""
-    checker = _CHECKERS.get(exercise_id) if isinstance(exercise_id, str) else None
-    if checker is None:
-        print(bilingual(
-            f"演習 {exercise_id!r} はありません。番号は {', '.join(sorted(_CHECKERS))} のどれかです。",
-            f"There is no exercise {exercise_id!r}; the ids are {', '.join(sorted(_CHECKERS))}.",
-        ))
-        return False
-    if answer is None:
-        print(NOT_ANSWERED)
-        return None
-    try:
-        correct, ja, en = checker(answer)
-    except Exception as err:  # a checker must never hand a traceback to the student
-        correct = False
-        ja = f"この答えは確かめられませんでした（{type(err).__name__}）。問題が求める形で答えてください。"
-        en = (f"This answer could not be checked ({type(err).__name__}); "
-              "answer in the form the exercise asks for.")
-    print(f"{exercise_id} {'正解 / correct' if correct else 'まだです / not yet'}\n{ja}\n{en}")
-    return correct
-
-
-def exercise_ids() -> list[str]:
-    """Every exercise that has a checker, in order."""
-    return sorted(_CHECKERS)
-
-
-def _exercise(exercise_id: str) -> Callable[[Callable[[Any], Verdict]], Callable[[Any], Verdict]]:
-    def register(checker: Callable[[Any], Verdict]) -> Callable[[Any], Verdict]:
-        _CHECKERS[exercise_id] = checker
-        return checker
-    return register
-
-
-def _as_int(value: Any) -> int | None:
-    value = value.item() if hasattr(value, "item") and np.size(value) == 1 else value
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        return None
-    return int(value)
-
-
-def _as_float(value: Any) -> float | None:
-    value = value.item() if hasattr(value, "item") and np.size(value) == 1 else value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    return float(value)
-
-
-def _as_shape(value: Any) -> tuple[int, ...] | None:
-    try:
-        shape = tuple(value)
-    except TypeError:
-        return None
-    return shape if all(_as_int(n) is not None for n in shape) else None
-
-
-_OK = (True, "よくできました。", "Well done.")
-_TYPE_INT = (False, "整数ひとつで答えてください。", "Answer with one integer.")
-_TYPE_FLOAT = (False, "数ひとつで答えてください。", "Answer with one number.")
-_TYPE_SHAPE = (False, "形状はタプルで、例えば (2, 3) のように答えてください。",
-               "Give a shape as a tuple, e.g. (2, 3).")
+from ..data import init_factors, observed_mask, original_ratings
+from ._core import (
+    _OK,
+    _TYPE_FLOAT,
+    _TYPE_INT,
+    Verdict,
+    _as_float,
+    _as_floats,
+    _as_int,
+    _check_shapes,
+    _exercise,
+)
 
 
 @_exercise("01-1")
@@ -121,22 +54,6 @@ def _observed_with_nan(answer: Any) -> Verdict:
                 "That is the number of missing entries: did you invert the mask with `~`?")
     return (False, "`~np.isnan(...)` の結果を `.sum()` で数えてください。",
             "Count the result of `~np.isnan(...)` with `.sum()`.")
-
-
-def _check_shapes(answer: Any, names: tuple[str, ...], expected: tuple[tuple[int, ...], ...]) -> Verdict:
-    shapes = [_as_shape(a) for a in answer] if isinstance(answer, (tuple, list)) else []
-    if len(shapes) != len(expected) or any(s is None for s in shapes):
-        return (False, f"{', '.join(names)} の形状を、この順にタプルで並べてください。",
-                f"List the shapes of {', '.join(names)} as tuples, in this order.")
-    for name, shape, want in zip(names, shapes, expected, strict=True):
-        if shape == want:
-            continue
-        if shape == want[::-1]:
-            return (False, f"{name} の形状の行と列が入れ替わっています。",
-                    f"The rows and columns of {name}'s shape are swapped.")
-        return (False, f"{name} の形状が違います。どの次元が何の数かを確かめてください。",
-                f"{name}'s shape is wrong; check which dimension counts what.")
-    return _OK
 
 
 @_exercise("01-4")
@@ -192,18 +109,9 @@ def _transposed_product_shape(answer: Any) -> Verdict:
     return _check_shapes((answer,), ("Qt.T @ Pt",), ((cols, rows),))
 
 
-def _as_floats(value: Any, n: int) -> list[float] | None:
-    try:
-        items = list(value)
-    except TypeError:
-        return None
-    floats = [_as_float(v) for v in items]
-    return floats if len(floats) == n and all(f is not None for f in floats) else None  # type: ignore[misc]
-
-
 @_exercise("03-1")
 def _one_by_one(answer: Any) -> Verdict:
-    from .training import masked_loss_grad, masked_squared_loss
+    from ..training import masked_loss_grad, masked_squared_loss
 
     R, P, Q = np.array([[4.0]]), np.array([[1.0]]), np.array([[1.0]])
     loss = float(masked_squared_loss(R, P, Q))
@@ -228,7 +136,7 @@ def _one_by_one(answer: Any) -> Verdict:
 
 
 def _adam_losses() -> dict[float, float]:
-    from .training import DivergenceError, train
+    from ..training import DivergenceError, train
 
     R = original_ratings()
     P, Q = init_factors(2, *R.shape, seed=0)
@@ -266,7 +174,7 @@ def _good_learning_rates(answer: Any) -> Verdict:
 
 @_exercise("04-3")
 def _rmse_over_steps(answer: Any) -> Verdict:
-    from .training import train
+    from ..training import train
 
     R = original_ratings()
     observed = R != 0
