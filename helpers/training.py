@@ -101,17 +101,20 @@ def train(
     lr: float = 0.05,
     steps: int = 100,
     optimizer: str | OptimizerFactory = "adam",
+    reg: float = 0.0,
 ) -> TrainResult:
     """Fit `PᵀQ` to the observed entries of `R`, as in the original loop. (03)
 
     `P`, `Q` are copied to new float64 leaf tensors (the inputs are not changed). Each step
     records the loss, then zero_grad → backward → step, exactly like the original.
     `optimizer` is "adam", "sgd" or a function `(params, lr) -> torch.optim.Optimizer`.
+    `reg` > 0 adds reg · (‖P‖² + ‖Q‖²) to the loss (the L2 penalty of 05; used by the explorer in 04).
     """
     R_np = check_ratings(R)
     P_np, Q_np = check_factors(P, Q, R_np.shape)
     lr = check_positive_float(lr, "lr", "学習率", "learning rate")
     steps = check_positive_int(steps, "steps", "ステップ数", "number of steps")
+    reg = check_reg(reg, allow_zero=True)
     if isinstance(optimizer, str):
         if optimizer not in _OPTIMIZERS:
             raise ValueError(bilingual(
@@ -145,6 +148,8 @@ def train(
     losses: list[float] = []
     for step in range(steps):
         loss = _loss(Rt, Pt, Qt, mask)
+        if reg:  # only when asked: the original loop stays exactly as it was
+            loss = loss + reg * (Pt.square().sum() + Qt.square().sum())
         value = loss.item()
         if not math.isfinite(value):
             raise DivergenceError(bilingual(

@@ -119,6 +119,25 @@ def test_loss_decreases_in_the_original_setting() -> None:
     assert min(losses[-10:]) < min(losses[:10])
 
 
+def test_reg_adds_the_l2_penalty_and_shrinks_the_factors() -> None:
+    """reg = 0 is the original loop; reg > 0 records loss + reg·(‖P‖² + ‖Q‖²) and shrinks the factors."""
+    P, Q = init_factors(2, 5, 4, seed=0)
+    plain, zero = train(R0, P, Q, steps=50), train(R0, P, Q, steps=50, reg=0.0)
+    assert plain.losses == zero.losses and torch.equal(plain.P, zero.P)
+    penalized = train(R0, P, Q, steps=50, reg=0.5)
+    penalty = 0.5 * (np.square(P).sum() + np.square(Q).sum())
+    assert penalized.losses[0] == pytest.approx(masked_squared_loss(R0, P, Q).item() + penalty, rel=1e-12)
+    strong = train(R0, P, Q, steps=300, reg=2.0)
+    assert strong.P.norm() + strong.Q.norm() < train(R0, P, Q, steps=300).P.norm() + \
+        train(R0, P, Q, steps=300).Q.norm()
+
+
+@pytest.mark.parametrize("reg", [-0.1, float("nan"), "1", True])
+def test_bad_reg_is_a_clear_error(reg: object) -> None:
+    with pytest.raises(ValueError, match="reg.*regularization weight"):
+        train(R0, *init_factors(2, 5, 4, seed=0), reg=reg)
+
+
 def test_custom_optimizer_factory() -> None:
     """A function `(params, lr) -> Optimizer` is called once with the two leaf factors and `lr`."""
     calls = []
