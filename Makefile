@@ -1,6 +1,8 @@
 # 「PyTorchで学ぶ行列因子分解 / Matrix Factorization with PyTorch」
 #   make lab    -- set up .venv, then open JupyterLab on your own copy of the series
 #   make test   -- set up .venv, then run every test and re-check every notebook (nbval)
+#   make html   -- the offline HTML book in build/html (open build/html/index.html)
+#   make e2e    -- browser tests: JupyterLab runs every notebook, the book offline (needs apt)
 # Other targets: make notebooks | make lint | make nav | make lab-reset | make clean
 #   make bench  -- speed/accuracy tables on 100k-/1M-like data (make bench-large: 25M-like); see benchmarks/
 
@@ -17,10 +19,10 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root (common in containers) unless told explicitly.
 ROOT_ARG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-.PHONY: help setup lab lab-reset test notebooks nav lint clean bench bench-large
+.PHONY: help setup lab lab-reset test notebooks nav lint clean bench bench-large html e2e e2e-deps
 
 help:
-	@sed -n '1,5p' Makefile
+	@sed -n '1,7p' Makefile
 
 setup: $(STAMP)
 
@@ -83,3 +85,27 @@ bench-large: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
+
+# The offline book: executed notebooks and solutions as pages, MathJax copied from a PyPI package.
+html: $(STAMP)
+	$(BIN)/python -m tools.book build/html
+
+# Browser tests. Debian's chromium and Japanese fonts come from apt when missing (root, or sudo);
+# Playwright drives that chromium and never downloads a browser of its own.
+E2E_STAMP := $(VENV)/.e2e-installed
+E2E_DEBS := chromium fonts-noto-cjk
+
+$(E2E_STAMP): $(STAMP) requirements-e2e.txt
+	$(BIN)/python -m pip install -r requirements-e2e.txt
+	@touch $(E2E_STAMP)
+
+e2e-deps:
+	@missing=$$(for p in $(E2E_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "apt で入れます / installing with apt: $$missing"; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+e2e: html e2e-deps $(E2E_STAMP)
+	$(BIN)/python -m pytest --e2e tests/e2e -v

@@ -26,3 +26,15 @@ def restore_threads() -> Iterator[None]:
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--e2e", action="store_true",
+                     help="also run the browser tests in tests/e2e (make e2e: needs chromium)")
+
+
+def pytest_ignore_collect(collection_path, config: pytest.Config) -> bool | None:
+    """The browser tests run only when asked (`make e2e`): they need Debian's chromium and fonts."""
+    if "e2e" in collection_path.parts and not config.getoption("--e2e"):
+        return True
+    return None

@@ -124,9 +124,14 @@ def _document_notebook(markdown: str) -> NotebookNode:
         blocks.append("\n".join(current))
     cells = []
     for block in blocks:
+        # a heading, a table, or a block that mixes Japanese lines with English ones shows in both
+        lines = [line for line in _strip_code(block).splitlines() if line.strip()]
+        japanese = [bool(CJK_RE.search(line)) for line in lines]
         bilingual = block.lstrip().startswith(("#", "|")) or " / " in block.splitlines()[0]
-        has_cjk = bool(CJK_RE.search(_strip_code(block)))
-        lang = "both" if bilingual else ("ja" if has_cjk else "en")
+        if bilingual or not lines or (any(japanese) and not all(japanese)):
+            lang = "both"
+        else:
+            lang = "ja" if any(japanese) else "en"
         cells.append(nbformat.v4.new_markdown_cell(block, metadata={"lang": lang}))
     return nbformat.v4.new_notebook(cells=cells)
 
@@ -167,7 +172,8 @@ html[data-book-lang="ja"] .celltag_lang-en, html[data-book-lang="en"] .celltag_l
 html[data-book-lang="ja"] [lang="en"].book-only, html[data-book-lang="en"] [lang="ja"].book-only
   { display: none !important; }
 body.jp-Notebook { padding: 0 1rem 2rem; max-width: 64rem; margin: 0 auto; }
-.book-nav { font-family: var(--jp-ui-font-family); display: flex; flex-wrap: wrap; gap: .4rem 1.2rem; align-items: center;
+.book-nav { font-family: var(--jp-ui-font-family); display: flex; flex-wrap: wrap; gap: .4rem 1.2rem;
+  align-items: center;
   padding: .6rem 0; margin-bottom: 1rem; border-bottom: 1px solid #ccc; font-size: 15px; }
 .book-nav.bottom { border-bottom: 0; border-top: 1px solid #ccc; margin: 2rem 0 0; }
 .book-nav a { text-decoration: none; }
@@ -202,7 +208,12 @@ SCRIPT = """<script>
     });
     try { history.replaceState(null, "", withLang(location.href, lang)); } catch (e) {}
     /* math in cells that were hidden could not be measured: lay it out again now they show */
-    if (window.MathJax && MathJax.Hub) { MathJax.Hub.Queue(["Rerender", MathJax.Hub]); }
+    if (window.MathJax && MathJax.Hub && document.documentElement.getAttribute("data-math") === "done") {
+      document.documentElement.setAttribute("data-math", "busy");
+      MathJax.Hub.Queue(["Rerender", MathJax.Hub], function () {
+        document.documentElement.setAttribute("data-math", "done");
+      });
+    }
   }
   document.querySelectorAll(".book-lang button").forEach(function (b) {
     b.addEventListener("click", function () { apply(b.getAttribute("data-lang")); });
@@ -239,7 +250,7 @@ def _nav(page: Page, pages: list[Page], where: str) -> str:
 
 def _index_notebook(pages: list[Page]) -> NotebookNode:
     def rows(group: str) -> str:
-        return "\n".join(f"- [{p.title}]({p.out.as_posix()})" for p in pages if p.group == group)
+        return "\n".join(f"- [{p.title}]({p.source.as_posix()})" for p in pages if p.group == group)
 
     cells = [
         ("both", "# PyTorchで学ぶ行列因子分解 / Matrix Factorization with PyTorch"),
