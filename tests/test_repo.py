@@ -94,3 +94,15 @@ def test_teachers_guide_covers_every_notebook_with_its_time() -> None:
     for target in re.findall(r"\]\(([^)\s#]+)", guide):
         if "://" not in target:
             assert (Path("docs") / target).exists(), f"docs/teaching.md: broken link {target}"
+
+
+def test_teachers_guide_marks_exactly_the_checked_exercises() -> None:
+    """A ✓ in an exercise table of docs/teaching.md <=> the notebook has `check("NN-k", answer)`."""
+    from helpers.exercises import exercise_ids
+
+    marked = set()
+    for section in re.split(r"(?m)^(?=### \[)", Path("docs/teaching.md").read_text(encoding="utf-8")):
+        number = re.match(r"### \[(\d\d)\.", section)
+        if number:
+            marked |= {f"{number.group(1)}-{k}" for k in re.findall(r"(?m)^\| (\d) ✓ \|", section)}
+    assert marked == set(exercise_ids())

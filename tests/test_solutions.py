@@ -15,10 +15,15 @@ SOLUTIONS = sorted(Path("solutions").glob("[0-9][0-9]_*_solutions.ipynb"))
 TITLE_RE = re.compile(r"^# (\d\d)\. \S.* — 解答例 / \S.* — worked solutions$")
 
 
-def test_each_checked_notebook_has_solutions() -> None:
-    prefixes = {i.split("-")[0] for i in exercise_ids()}
+def test_every_notebook_has_checked_exercises_and_solutions() -> None:
+    """Notebooks 01-11 each have at least one self-checking exercise and a worked-solutions notebook."""
+    series = {p.name[:2] for p in Path("notebooks").glob("[0-9][0-9]_*.ipynb")} - {"00"}
+    checked = {i.split("-")[0] for i in exercise_ids()}
     have = {p.name[:2] for p in SOLUTIONS}
-    assert prefixes <= have, f"no solutions notebook for {sorted(prefixes - have)}"
+    assert checked == series, f"no checked exercise in {sorted(series - checked)}"
+    assert have == series, f"no solutions notebook for {sorted(series - have)}"
+    for path in SOLUTIONS:  # named after its notebook
+        assert (Path("notebooks") / path.name.replace("_solutions", "")).exists(), path.name
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
