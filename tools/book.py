@@ -42,6 +42,7 @@ class Page:
     out: Path  # relative to the book's root
     title: str
     group: str  # "series", "solutions" or "docs"
+    minutes: int | None = None  # a series notebook's time in class (its `series.minutes` metadata)
 
 
 def book_pages() -> list[Page]:
@@ -52,7 +53,8 @@ def book_pages() -> list[Page]:
         for path in sorted((ROOT / folder).glob(pattern)):
             nb = nbformat.read(path, as_version=4)
             pages.append(Page(path.relative_to(ROOT), Path(folder) / f"{path.stem}.html",
-                              _title(nb.cells[0].source, path.stem), group))
+                              _title(nb.cells[0].source, path.stem), group,
+                              nb.metadata.get("series", {}).get("minutes")))
     for rel in ("README.md", "docs/teaching.md", "benchmarks/README.md"):
         text = (ROOT / rel).read_text(encoding="utf-8")
         pages.append(Page(Path(rel), Path(rel).with_suffix(".html"), _title(text, rel), "docs"))
@@ -250,7 +252,9 @@ def _nav(page: Page, pages: list[Page], where: str) -> str:
 
 def _index_notebook(pages: list[Page]) -> NotebookNode:
     def rows(group: str) -> str:
-        return "\n".join(f"- [{p.title}]({p.source.as_posix()})" for p in pages if p.group == group)
+        return "\n".join(f"- [{p.title}]({p.source.as_posix()})"
+                         + (f" — {p.minutes} 分 / {p.minutes} min" if p.minutes else "")
+                         for p in pages if p.group == group)
 
     cells = [
         ("both", "# PyTorchで学ぶ行列因子分解 / Matrix Factorization with PyTorch"),
