@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -18,6 +20,20 @@ def set_seed(seed: int = 0) -> None:
     torch.manual_seed(seed)
     # Several threads may sum in a different order and change the last digits.
     torch.set_num_threads(1)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block, as the notebooks do; the caller's count comes back.
+
+    Used where code outside a notebook must reproduce a notebook's digits (the exercise checkers).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def setup_notebook(seed: int = 0) -> None:

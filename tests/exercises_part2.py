@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import torch
 
@@ -23,6 +20,7 @@ from helpers import (
     rmse,
     split_random,
 )
+from helpers.seeding import one_thread
 
 # --- 05: the synthetic 60 × 40 data; fit_l2 as in the notebook, with a penalty weight per side ---
 DATA05, _ = make_synthetic(60, 40, 900, rank=3, min_ratings=5, seed=0)
@@ -48,17 +46,6 @@ def fit_l2(R: np.ndarray, rank: int, lam_p: float, lam_q: float, steps: int = 50
             m_hat, v_hat = m[name] / (1 - 0.9**step), v[name] / (1 - 0.999**step)
             x -= 0.05 * m_hat / (np.sqrt(v_hat) + 1e-8)
     return P, Q
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Train on one thread as the notebooks do (same digits, and no contention on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def table05(seed: int) -> dict[tuple[int, float], tuple[float, float]]:
@@ -255,7 +242,7 @@ WRONG = [
     ("07-2", min(RUN_NOREG[1].val_rmse), "validation RMSE"),
     ("07-2", RUN_NOREG[1].train_rmse[-1], "training RMSE"),
     ("07-2", RUN10[2], "`reg=0.04`"),
-    ("07-2", 0.9, "Change only `reg=0`"),
+    ("07-2", 0.9, "change only `reg`, to 0"),
     ("07-3", float(np.sqrt(2)), "formula predicts"),
     ("07-3", 2 * RATIO07, "not 0.5"),
     ("07-3", RATIO07**2, "mean squared error"),
@@ -272,14 +259,14 @@ WRONG = [
     ("08-1", (2 / 5, 0.5), "NDCG@5 is off"),
     ("08-1", 2 / 5, "the pair"),
     ("08-2", 0.0, "predicted rating alone"),
-    ("08-2", 4.0 if BEST_A != 4.0 else 1.0, "Another $a$"),
-    ("08-2", 3.0, "Choose $a$ among"),
+    ("08-2", 4.0 if BEST_A != 4.0 else 1.0, "Another value of a"),
+    ("08-2", 3.0, "Choose the value of a among"),
     ("08-2", MIXED[BEST_A], "not the NDCG@10"),
-    ("08-2", "2", "the best $a$"),
+    ("08-2", "2", "the best value of a"),
     ("08-3", FOLD08[::-1], "reversed"),
     ("08-3", tuple(v * v for v in FOLD08), "mean squared error"),
     ("08-3", tuple(f[2] for f in FOLDS), "includes the items shown"),
-    ("08-3", tuple(f[1] for f in FOLDS), "alone"),
+    ("08-3", tuple(f[1] for f in FOLDS), "of μ + b_i alone"),
     ("08-3", (0.5, FOLD08[1], 0.5), "start again"),
     ("08-3", (0.5, 0.5, 0.5), "run it again"),
     ("08-3", FOLD08[:2], "List the 3 RMSEs"),

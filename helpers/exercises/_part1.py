@@ -94,11 +94,11 @@ def _chain_rule(answer: Any) -> Verdict:
     if np.isclose(value, expected):
         return _OK
     if np.isclose(value, -expected):
-        return (False, "符号が逆です。$a x - 3$ の値を確かめてください。",
-                "The sign is flipped; check the value of $a x - 3$.")
+        return (False, "符号が逆です。a·x − 3 の値を確かめてください。",
+                "The sign is flipped; check the value of a·x − 3.")
     if np.isclose(value, 2 * (a * x - 3)):
-        return (False, "内側の関数 $a x$ を $x$ で微分した $a$ を掛け忘れています（連鎖律）。",
-                "The factor $a$ from differentiating the inner $a x$ is missing (chain rule).")
+        return (False, "内側の関数 a·x を x で微分した a を掛け忘れています（連鎖律）。",
+                "The factor a from differentiating the inner a·x by x is missing (chain rule).")
     return (False, "`x.grad` を表示して、手計算と比べてください。",
             "Print `x.grad` and compare it with your hand computation.")
 

@@ -10,11 +10,11 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..data import init_factors, original_ratings
 from ..datasets import Ratings, make_synthetic, split_random
 from ..metrics import ndcg_at_k, precision_at_k, rmse
+from ..seeding import one_thread
 from ._core import _OK, _TYPE_FLOAT, Verdict, _as_float, _as_floats, _exercise
 
 
@@ -165,19 +165,19 @@ def _penalty_on_p_only(answer: Any) -> Verdict:
         return (False, "ノルムの比です。二乗したノルムどうしの比になっていませんか。",
                 "The ratio of the norms is asked for, not of their squares.")
     if _close(value, ratio(*_fit_l2(0, 3, 1.0, 1.0, 1000)), 1e-2):
-        return (False, "Q にもまだ罰則がかかっています。正則化の項から Q の部分を消してください。",
+        return (False, "正則化の項に Q の部分がまだ残っています。その部分を消してください。",
                 "Q is still penalized; remove Q's part from the penalty.")
     if _close(value, ratio(*_fit_l2(0, 3, 0.0, 1.0, 1000))):
-        return (False, "罰則が Q にだけかかっています。P のほうに残してください。",
+        return (False, "正則化の項が Q の部分だけになっています。P の部分のほうを残してください。",
                 "The penalty is on Q only; keep it on P instead.")
     if _close(value, ratio(*_fit_l2(0, 3, 0.0, 0.0, 1000))):
-        return (False, "それは正則化なし（λ = 0）の比です。λ = 1 で P に罰則をかけてください。",
+        return (False, "それは正則化なし（λ = 0）の比です。λ = 1 で P を正則化してください。",
                 "That is the ratio without regularization (λ = 0); penalize P with λ = 1.")
     if _close(value, ratio(*_fit_l2(0, 3, 1.0, 0.0, 500))):
         return (False, "500 ステップ（`fit_l2` の既定）の値です。第 3 節と同じ 1000 ステップにしてください。",
                 "That is after 500 steps (the default of `fit_l2`); use 1000 steps as in section 3.")
-    return (False, "罰則を `lam * Pt.square().sum()` だけにした `fit_l2` を λ = 1、1000 ステップで学習し、"
-                   "比を計算してください。",
+    return (False, "正則化の項を `lam * Pt.square().sum()` だけにした `fit_l2` を "
+                   "λ = 1、1000 ステップで学習し、比を計算してください。",
             "Train `fit_l2` with the penalty `lam * Pt.square().sum()` alone, λ = 1 and 1000 steps, "
             "and compute the ratio.")
 
@@ -272,14 +272,14 @@ def _biases_only(answer: Any) -> Verdict:
         return (False, "`reg=0` になっています。`reg` は既定値のままにしてください。",
                 "That uses `reg=0`; leave `reg` at its default.")
     if _close(value, rmse(np.full(len(y), mu), y)):
-        return (False, "それは全体平均だけの予測です。$b_u + b_i$ も足してください。",
-                "That is the global mean alone; add $b_u + b_i$ as well.")
+        return (False, "それは全体平均だけの予測です。b_u + b_i も足してください。",
+                "That is the global mean alone; add b_u + b_i as well.")
     if _close(value, rmse(mu + bu[u], y)) or _close(value, rmse(mu + bi[i], y)):
-        return (False, "バイアス項が片方しか入っていません。予測は $\\mu + b_u + b_i$ です。",
-                "Only one of the bias terms is in; the prediction is $\\mu + b_u + b_i$.")
-    return (False, "`mu, user_bias, item_bias = fit_biases(fit_data)` の予測 $\\mu + b_u + b_i$ を、"
+        return (False, "バイアス項が片方しか入っていません。予測は μ + b_u + b_i です。",
+                "Only one of the bias terms is in; the prediction is μ + b_u + b_i.")
+    return (False, "`mu, user_bias, item_bias = fit_biases(fit_data)` の予測 μ + b_u + b_i を、"
             "テストデータの組について `rmse` で評価してください。",
-            "Evaluate the prediction $\\mu + b_u + b_i$ from `mu, user_bias, item_bias = "
+            "Evaluate the prediction μ + b_u + b_i from `mu, user_bias, item_bias = "
             "fit_biases(fit_data)` "
             "on the test pairs with `rmse`.")
 
@@ -316,16 +316,16 @@ def _multiplication_ratios(answer: Any) -> Verdict:
         return (False, "観測値が 20,000 件のままです。100,000 件で計算してください。",
                 "That still uses 20,000 observed entries; use 100,000.")
     if _all_close(values, expected * rank) or _all_close(values, expected / rank):
-        return (False, "ランク $r$ は両方の回数に掛かるので、比では消えます。片方だけに掛けていませんか。",
-                "The rank $r$ multiplies both counts and cancels in the ratio; did you apply it to one side "
+        return (False, "ランク r は両方の回数に掛かるので、比では消えます。片方だけに掛けていませんか。",
+                "The rank r multiplies both counts and cancels in the ratio; did you apply it to one side "
                 "only?")
     with_adam = dense / ((n_obs + np.array([r + c for r, c in _SIZES06])) * rank)
     if _all_close(values, with_adam):
-        return (False, "表の三つ組の回数は、観測値の数 × $r$ だけです。Adam の更新の分は入れません。",
-                "The table counts n_obs × $r$ for the triples only; leave out the Adam update.")
-    return (False, "密行列は rows × cols × $r$、三つ組は観測値の数 × $r$ 回です。"
+        return (False, "表の三つ組の回数は、観測値の数 × r だけです。Adam の更新の分は入れません。",
+                "The table counts n_obs × r for the triples only; leave out the Adam update.")
+    return (False, "密行列は rows × cols × r、三つ組は観測値の数 × r 回です。"
                    "各大きさで割り算してください。",
-            "The dense method does rows × cols × $r$ multiplications, the triples n_obs × $r$; "
+            "The dense method does rows × cols × r multiplications, the triples n_obs × r; "
             "divide them for each size.")
 
 
@@ -348,12 +348,8 @@ def _mf07(rank: int = 10, reg: float = 0.04) -> tuple[Any, Any]:
 
     train, val, _, _ = _data07()
     model = BiasedMF(train.n_users, train.n_items, rank=rank, global_mean=float(train.ratings.mean()), seed=0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the notebooks train: the same digits, whatever the caller had set
-    try:
+    with one_thread():  # as the notebooks train: the same digits, whatever the caller had set
         history = fit(model, train, val, lr=0.1, reg=reg, max_steps=500, eval_every=5, patience=4)
-    finally:
-        torch.set_num_threads(threads)
     return model, history
 
 
@@ -412,7 +408,7 @@ def _no_regularization(answer: Any) -> Verdict:
         return (False, "それは `reg=0.04` のときの値です。`reg=0` で学習し直してください。",
                 "That is the value with `reg=0.04`; train again with `reg=0`.")
     return (False, "第 4 節の `fit(...)` で `reg=0` とだけ変え、テストデータの RMSE を求めてください。",
-            "Change only `reg=0` in the `fit(...)` of section 4 and compute the test RMSE.")
+            "In the `fit(...)` of section 4, change only `reg`, to 0, and compute the test RMSE.")
 
 
 @_exercise("07-3")
@@ -485,10 +481,9 @@ def _reordered_list(answer: Any) -> Verdict:
     if _close(got_ndcg, dcg / discounts.sum()):
         return (False, "IDCG は関連アイテムの数（3 つ）までの重みの和です。5 位まで足していませんか。",
                 "The ideal DCG sums the weights of as many positions as there are relevant items (3), not 5.")
-    return (False, "NDCG@5 が違います。当たりの順位 $j$ ごとに $1 / \\log_2(j + 1)$ を足し、IDCG "
+    return (False, "NDCG@5 が違います。当たりの順位 j ごとに 1 / log₂(j + 1) を足し、IDCG "
                    "で割ってください。",
-            "NDCG@5 is off: add $1 / \\log_2(j + 1)$ for each hit at position $j$ and divide by the ideal "
-            "DCG.")
+            "NDCG@5 is off: add 1 / log₂(j + 1) for each hit at position j and divide by the ideal DCG.")
 
 
 _MIX_A = (0.0, 0.5, 1.0, 2.0, 4.0)
@@ -537,18 +532,18 @@ def _popularity_mix(answer: Any) -> Verdict:
     best = max(ndcg, key=ndcg.get)
     value = _as_float(answer)
     if value is None:
-        return (False, "いちばん良い $a$ の値をひとつ、数で答えてください。",
-                "Answer with one number: the best $a$.")
+        return (False, "いちばん良い a の値をひとつ、数で答えてください。",
+                "Answer with one number: the best value of a.")
     if value not in ndcg:
-        return (False, "$a$ は 0、0.5、1、2、4 の中から選び、NDCG@10 ではなく $a$ の値を答えてください。",
-                "Choose $a$ among 0, 0.5, 1, 2 and 4, and give the value of $a$, not the NDCG@10.")
+        return (False, "a は 0、0.5、1、2、4 の中から選び、NDCG@10 ではなく a の値を答えてください。",
+                "Choose the value of a among 0, 0.5, 1, 2 and 4, and give a itself, not the NDCG@10.")
     if value == best:
         return _OK
     if value == 0:
-        return (False, "$a = 0$ は予測評価値だけのスコアです。$a$ を変えて NDCG@10 を比べましたか。",
-                "$a = 0$ is the predicted rating alone; did you compare NDCG@10 across the values of $a$?")
-    return (False, "それより NDCG@10 の高い $a$ があります。$a$ ごとの NDCG@10 を並べて表示してください。",
-            "Another $a$ has a higher NDCG@10; print the NDCG@10 of every $a$ side by side.")
+        return (False, "a = 0 は予測評価値だけのスコアです。a を変えて NDCG@10 を比べましたか。",
+                "a = 0 is the predicted rating alone; did you compare NDCG@10 across the values of a?")
+    return (False, "それより NDCG@10 の高い a があります。a ごとの NDCG@10 を並べて表示してください。",
+            "Another value of a has a higher NDCG@10; print the NDCG@10 of every value of a side by side.")
 
 
 @cache
@@ -593,8 +588,8 @@ def _fold_in_counts(answer: Any) -> Verdict:
                        "見せなかったアイテム（`unseen`）だけで測ってください。",
                 "That includes the items shown; measure on the items not shown (`unseen`) only.")
     if _all_close(values, [r[1] for r in runs], 1e-2):
-        return (False, "それは $\\mu + b_i$ だけの予測の RMSE です。フォールドインした予測で測ってください。",
-                "Those are RMSEs of $\\mu + b_i$ alone; measure the folded-in predictions.")
+        return (False, "それは μ + b_i だけの予測の RMSE です。フォールドインした予測で測ってください。",
+                "Those are RMSEs of μ + b_i alone; measure the folded-in predictions.")
     if _close(values[1], expected[1]):
         return (False, "15 件のときは合っています。ほかの数でも `rng = np.random.default_rng(7)` "
                        "からやり直しましたか。",

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
 
 from ..data import init_factors, original_ratings
+from ..seeding import one_thread
 from ._core import _OK, _TYPE_INT, Verdict, _as_float, _as_floats, _as_int, _exercise
 
 
@@ -21,19 +20,6 @@ def _synthetic() -> tuple[Any, Any, Any]:
 
     data, _ = make_synthetic(seed=0)
     return split_random(data, (0.1, 0.1), seed=0)
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Train on one thread, as the notebooks do: faster on a busy machine, and the same digits."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _close(value: float, expected: float, rtol: float = 1e-3) -> bool:
@@ -72,16 +58,16 @@ def _rank_with_one_rating(answer: Any) -> Verdict:
     if value == expected:
         return _OK
     if value == r:
-        return (False, "それは $r \\times r$ という行列の大きさで、ランクではありません。$Q_u$ の列の数"
-                "（そのユーザーの評価の数）を数えてください。$Q_u Q_u^\\top$ のランクはそれを超えません。",
-                "That is the size of the $r \\times r$ matrix, not its rank. Count the columns of $Q_u$ "
-                "(the user's ratings): the rank of $Q_u Q_u^\\top$ cannot exceed it.")
+        return (False, "それは r × r という行列の大きさで、ランクではありません。"
+                "ランクは一次独立な列の数です。Q_u の列がいくつあるかから考えてください。",
+                "That is the size of the r × r matrix, not its rank. The rank is the number of linearly "
+                "independent columns: think about how many columns Q_u has.")
     if value == 0:
-        return (False, "ランク 0 はゼロ行列です。$\\mathbf q_i \\mathbf q_i^\\top$ はゼロではありません。",
-                "Rank 0 would be the zero matrix, and $\\mathbf q_i \\mathbf q_i^\\top$ is not zero.")
-    return (False, "`np.linalg.matrix_rank(Qu @ Qu.T)` で確かめてください。ランクは $r$ と評価の数の"
+        return (False, "ランク 0 はゼロ行列です。q_i q_iᵀ はゼロではありません。",
+                "Rank 0 would be the zero matrix, and q_i q_iᵀ is not zero.")
+    return (False, "`np.linalg.matrix_rank(Qu @ Qu.T)` で確かめてください。ランクは r と評価の数の"
             "小さいほうを超えません。",
-            "Check with `np.linalg.matrix_rank(Qu @ Qu.T)`: the rank cannot exceed the smaller of $r$ "
+            "Check with `np.linalg.matrix_rank(Qu @ Qu.T)`: the rank cannot exceed the smaller of r "
             "and the number of ratings.")
 
 
@@ -102,7 +88,7 @@ def _als_runs() -> dict[float, tuple[float, int, list[float]]]:
     for reg in (0.02, 0.1):
         model = BiasedMF(train.n_users, train.n_items, rank=10, global_mean=float(train.ratings.mean()),
                          seed=0)
-        with _one_thread():
+        with one_thread():
             history = fit_als(model, train, val, reg=reg, sweeps=30, patience=30)  # restores the best
         runs[reg] = (rmse(model.predict(test.users, test.items), test.ratings), history.best_step,
                      list(history.val_rmse))
@@ -135,10 +121,10 @@ def _als_reg(answer: Any) -> Verdict:
         if _close(value, test_rmse):
             if not sweeps_ok(reg, sweeps):
                 if sweeps == best + 2:
-                    return (False, f"reg {reg} の反復回数は、実行した回数そのものです。早期終了は最良の反復の"
-                            "あとも `patience` 回だけ続けます。最良の反復は `history.best_step` です。",
-                            f"The sweeps at reg {reg} count every sweep run: early stopping goes on for "
-                            "`patience` sweeps after the best one. The best sweep is `history.best_step`.")
+                    return (False, f"それは reg {reg} で実行した反復の回数です。早期終了は最良の反復のあとも "
+                            "`patience` 回だけ続けます。答えるのは最良の反復 `history.best_step` です。",
+                            f"That is the number of sweeps run at reg {reg}: early stopping goes on for "
+                            "`patience` sweeps after the best one. Give the best sweep, `history.best_step`.")
                 return (False, f"reg {reg} の反復回数が違います。検証データの RMSE がいちばん小さくなった反復"
                         "（`history.best_step`）を答えてください。",
                         f"The sweeps at reg {reg} are off: give the sweep with the smallest validation "
@@ -153,7 +139,7 @@ def _als_reg(answer: Any) -> Verdict:
             return (False, f"reg {reg} の値は平均二乗誤差です。平方根をとってください。",
                     f"The value at reg {reg} is a mean squared error: take the square root.")
         return (False, f"reg {reg} のテストの RMSE が違います。第 4 節と同じ設定（ランク 10、シード 0、"
-                "`sweeps=30`, `patience=2`）で、`reg` だけを変えて `fit_als` を実行してください。",
+                "`sweeps=30`、`patience=2`）で、`reg` だけを変えて `fit_als` を実行してください。",
                 f"The test RMSE at reg {reg} is off. Run `fit_als` with the settings of section 4 "
                 "(rank 10, seed 0, `sweeps=30`, `patience=2`), changing only `reg`.")
     return (False, "`history.best_step` と、テストデータの RMSE を確かめてください。",
@@ -174,7 +160,7 @@ def _minibatch_curve(lr: float) -> list[float]:
     train, val, _ = _synthetic()
     u, i = torch.as_tensor(train.users), torch.as_tensor(train.items)
     y = torch.as_tensor(train.ratings, dtype=torch.float32)
-    with _one_thread():
+    with one_thread():
         model = BiasedMF(train.n_users, train.n_items, rank=10, global_mean=float(train.ratings.mean()),
                          seed=0)  # biases at 0, as after train_minibatch zeroes them
         opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -259,8 +245,11 @@ def _memory_rank_128(answer: Any) -> Verdict:
                 "List the values of the 7 rows of section 7's table, in GiB, in the table's order "
                 "(e.g. `[size / GiB for size in need.values()]`).")
 
-    def close_all(expected: list[float]) -> bool:  # a value printed to 2 decimals is accepted
-        return all(abs(v - e) <= 0.005 + 1e-3 * e for v, e in zip(values, expected, strict=True))
+    def near(value: float, expected: float) -> bool:  # a value printed to 2 decimals is accepted
+        return abs(value - expected) <= 0.005 + 1e-3 * expected
+
+    def close_all(expected: list[float]) -> bool:
+        return all(near(v, e) for v, e in zip(values, expected, strict=True))
 
     if close_all(_memory_25m(128)):
         return _OK
@@ -268,27 +257,27 @@ def _memory_rank_128(answer: Any) -> Verdict:
         return (False, "ランク 10 の表のままです。`r = 128` にして計算し直してください。",
                 "That is still the table at rank 10: set `r = 128` and compute again.")
     if close_all(_memory_25m(128, unit=1e9)):
-        return (False, "単位が GB（$10^9$ バイト）になっています。この表は GiB（$2^{30}$ バイト）です。",
-                "Those are GB ($10^9$ bytes); this table uses GiB ($2^{30}$ bytes).")
+        return (False, "単位が GB（10⁹ バイト）になっています。この表は GiB（2³⁰ バイト）です。",
+                "Those are GB (10⁹ bytes); this table uses GiB (2³⁰ bytes).")
     if min(values) > 1e6:
-        return (False, "バイトのままです。GiB（$2^{30}$ バイト）で割ってください。",
-                "Those are bytes: divide by a GiB ($2^{30}$ bytes).")
+        return (False, "バイトのままです。GiB（2³⁰ バイト）で割ってください。",
+                "Those are bytes: divide by a GiB (2³⁰ bytes).")
     if close_all(_memory_25m(128, nbytes=8)):
         return (False, "float64（8 バイト）で数えています。この表は float32、数ひとつ 4 バイトです。",
                 "That counts float64 (8 bytes); the table is float32, 4 bytes per number.")
     expected = _memory_25m(128)
     for k, ((ja, en), value) in enumerate(zip(_ROWS_25M, values, strict=True)):
-        if abs(value - expected[k]) <= 0.005 + 1e-3 * expected[k]:
+        if near(value, expected[k]):
             continue
-        if k == 5 and _close(value, _memory_25m(128, bias=0)[5]):
-            return (False, "(d) の行で、正規方程式の大きさは $(r + 1)^2$ です"
+        if k == 5 and near(value, _memory_25m(128, bias=0)[5]):
+            return (False, "(d) の行で、正規方程式の大きさは (r + 1)² です"
                     "（バイアス項の分の 1 を忘れずに）。",
-                    "In row (d), the normal equations have $(r + 1)^2$ entries (do not forget the 1 for the "
+                    "In row (d), the normal equations have (r + 1)² entries (do not forget the 1 for the "
                     "bias term).")
-        if k == 6 and any(_close(value, _memory_25m(128, copies=c)[6]) for c in (1, 2, 3)):
+        if k == 6 and any(near(value, _memory_25m(128, copies=c)[6]) for c in (1, 2, 3)):
             return (False, "最後の行は、パラメータ、勾配、Adam のふたつのモーメントの 4 つ分です。",
                     "The last row counts 4 copies: the parameters, the gradients and Adam's two moments.")
-        if _close(value, _memory_25m(10)[k]):
+        if near(value, _memory_25m(10)[k]):
             return (False, f"「{ja}」の行がランク 10 のままです。"
                     "ランクを使う式を 128 で計算し直してください。",
                     f"The row '{en}' is still at rank 10: compute its formula again with rank 128.")
@@ -342,14 +331,14 @@ def _shard_sizes_three(answer: Any) -> Verdict:
                 "exactly one shard.")
     if sizes[1] == expected[1] and sorted(sizes[0]) == sorted(expected[0]):
         return (False, "ユーザーで分けた大きさの並びが違います。"
-                "シャード $k = 0, 1, 2$ の順に並べてください。",
-                "The sizes split by user are out of order: list them for shards $k = 0, 1, 2$.")
+                "シャード k = 0, 1, 2 の順に並べてください。",
+                "The sizes split by user are out of order: list them for shards k = 0, 1, 2.")
     thirds = np.array_split(np.arange(train.n_users), 3)
     if sizes[0] == [int(np.isin(train.users, t).sum()) for t in thirds]:
-        return (False, "ユーザー番号の連続した区間で分けています。シャード $k$ は、番号を 3 で割った余りが "
-                "$k$ のユーザーです（`split_shards`）。",
-                "That splits the user numbers into contiguous ranges; shard $k$ holds the users whose "
-                "number leaves remainder $k$ when divided by 3 (`split_shards`).")
+        return (False, "ユーザー番号の連続した区間で分けています。シャード k は、番号を 3 で割った余りが "
+                "k のユーザーです（`split_shards`）。",
+                "That splits the user numbers into contiguous ranges; shard k holds the users whose "
+                "number leaves remainder k when divided by 3 (`split_shards`).")
     return (False, "`train_data_parallel(..., world_size=3)` の `shard_sizes`、または "
             "`split_shards(train, 3, by)` の各シャードの `len` を表示してください。",
             "Print `shard_sizes` of `train_data_parallel(..., world_size=3)`, or the `len` of each shard "
@@ -427,20 +416,20 @@ def _fit_in_80_gb(answer: Any) -> Verdict:
     pair = _as_floats(answer, 2)
     ints = [_as_int(v) for v in answer] if pair is not None else []
     if pair is None or any(v is None for v in ints):
-        return (False, "(いちばん大きなランク, いちばん小さな $K$) の、整数ふたつで答えてください。",
-                "Answer with two integers: (the largest rank, the smallest $K$).")
+        return (False, "(いちばん大きなランク, いちばん小さな K) の、整数ふたつで答えてください。",
+                "Answer with two integers: (the largest rank, the smallest K).")
     rank, k = ints
     want_rank, want_k = _largest_rank(), _smallest_k()
     if (rank, k) == (want_rank, want_k):
         return _OK
     if (k, rank) == (want_rank, want_k):
-        return (False, "順番が逆です。ランクを先に、$K$ をあとに並べてください。",
-                "The order is swapped: the rank first, then $K$.")
+        return (False, "順番が逆です。ランクを先に、K をあとに並べてください。",
+                "The order is swapped: the rank first, then K.")
     if rank != want_rank:
         mistakes = (
             (_largest_rank(limit=80 * 2**30),
-             "80 GB を GiB として計算しています。第 5 節では 1 GB = $10^9$ バイトです。",
-             "That treats 80 GB as GiB; section 5 uses 1 GB = $10^9$ bytes."),
+             "80 GB を GiB として計算しています。第 5 節では 1 GB = 10⁹ バイトです。",
+             "That treats 80 GB as GiB; section 5 uses 1 GB = 10⁹ bytes."),
             (_largest_rank(adam=1),
              "Adam の状態を忘れています。パラメータとふたつのモーメントで 3 倍です。",
              "Adam's state is missing: the parameters and two moments make 3 times as much."),
@@ -454,10 +443,10 @@ def _fit_in_80_gb(answer: Any) -> Verdict:
              "float64 で数えています。float32 は数ひとつ 4 バイトです。",
              "That counts float64; float32 takes 4 bytes per number."),
             (_largest_rank(bias=0),
-             "そのランクでは収まりません。各行には潜在因子 $r$ 個とバイアス項ひとつ、つまり $r + 1$ 個の数が"
+             "そのランクでは収まりません。各行には潜在因子 r 個とバイアス項ひとつ、つまり r + 1 個の数が"
              "あります。また、割り切れないときは切り捨てます。",
-             "At that rank the tables do not fit: each row holds $r$ latent factors and one bias term, "
-             "$r + 1$ numbers; and round down when it does not divide evenly."),
+             "At that rank the tables do not fit: each row holds r latent factors and one bias term, "
+             "r + 1 numbers; and round down when it does not divide evenly."),
         )
         for wrong, ja, en in mistakes:
             if rank == wrong and wrong != want_rank:
@@ -465,10 +454,9 @@ def _fit_in_80_gb(answer: Any) -> Verdict:
         if rank > want_rank:
             return (False, "そのランクでは、Adam の状態を入れた表が 80 GB を超えます。",
                     "At that rank the tables with Adam's state exceed 80 GB.")
-        return (False, "もっと大きなランクでも 80 GB に収まります。$3 \\times 4 \\times (n_\\text{users} + "
-                "n_\\text{items})(r + 1) \\le 80 \\times 10^9$ を解いてください。",
-                "A larger rank still fits in 80 GB: solve $3 \\times 4 \\times (n_\\text{users} + "
-                "n_\\text{items})(r + 1) \\le 80 \\times 10^9$.")
+        return (False, "もっと大きなランクでも 80 GB に収まります。"
+                "3 × 4 × (n_users + n_items) × (r + 1) ≤ 80 × 10⁹ を解いてください。",
+                "A larger rank still fits in 80 GB: solve 3 × 4 × (n_users + n_items) × (r + 1) ≤ 80 × 10⁹.")
     mistakes = (
         (_smallest_k(adam=1),
          "Adam の状態を忘れています。ランク 128 でも、パラメータとふたつのモーメントで 3 倍です。",
@@ -482,10 +470,10 @@ def _fit_in_80_gb(answer: Any) -> Verdict:
         if k == wrong and wrong != want_k:
             return (False, ja, en)
     if k < want_k:
-        return (False, "その $K$ では、プロセスひとつあたりがまだ 80 GB 以上です。",
-                "With that $K$, each process still needs 80 GB or more.")
-    return (False, "もっと小さな $K$ でも、プロセスひとつあたりが 80 GB を切ります。",
-            "A smaller $K$ already brings each process under 80 GB.")
+        return (False, "その K では、プロセスひとつあたりがまだ 80 GB 以上です。",
+                "With that K, each process still needs 80 GB or more.")
+    return (False, "もっと小さな K でも、プロセスひとつあたりが 80 GB を切ります。",
+            "A smaller K already brings each process under 80 GB.")
 
 
 def _touched_bytes(*, tables: int = 2, bias: int = 1, nbytes: int = 4, bits: int = 1, ids: int = 0) -> int:
@@ -513,8 +501,8 @@ def _touched_rows(answer: Any) -> Verdict:
          "That is a number of bits; a byte is 8 bits."),
         (_touched_bytes(nbytes=8), "float64 で数えています。float32 は数ひとつ 4 バイトです。",
          "That counts float64; float32 takes 4 bytes per number."),
-        (_touched_bytes(bias=0), "各行にはバイアス項もあり、数は $r + 1$ 個です（第 5 節と同じ数え方）。",
-         "Each row also carries its bias term: $r + 1$ numbers (counted as in section 5)."),
+        (_touched_bytes(bias=0), "各行にはバイアス項もあり、数は r + 1 個です（第 5 節と同じ数え方）。",
+         "Each row also carries its bias term: r + 1 numbers (counted as in section 5)."),
         (_touched_bytes(ids=8), "勾配の値だけを数えてください（行の番号は数えません）。",
          "Count the gradient values only (not the row numbers)."),
         (_touched_bytes(tables=1, bits=8), "ビット数で、しかも表がひとつ分だけです。",
