@@ -50,8 +50,12 @@ lab-reset: $(STAMP)
 	@if [ -d $(WORK) ]; then mv $(WORK) $(WORK).bak-$$(date +%Y%m%d-%H%M%S); fi
 	@$(BIN)/python -m tools.workcopy notebooks $(WORK)
 
+# Two processes (TEST_WORKERS=1 for one): --dist loadscope keeps each notebook's cells, which share a
+# kernel, in the same process and order.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest --nbval --nbval-current-env
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --nbval --nbval-current-env
 
 # Regenerate navigation and contents, then re-execute every notebook (and worked solutions) in place.
 notebooks: $(STAMP)
@@ -87,7 +91,14 @@ clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
 
 # The offline book: executed notebooks and solutions as pages, MathJax copied from a PyPI package.
+# `make html` always rebuilds; `make e2e` rebuilds only when a source is newer than the book.
+BOOK_SOURCES := $(wildcard notebooks/*.ipynb solutions/*.ipynb tools/book.py tools/templates/book/*) \
+	README.md docs/teaching.md benchmarks/README.md
+
 html: $(STAMP)
+	$(BIN)/python -m tools.book build/html
+
+build/html/book.json: $(STAMP) $(BOOK_SOURCES)
 	$(BIN)/python -m tools.book build/html
 
 # Browser tests. Debian's chromium and Japanese fonts come from apt when missing (root, or sudo);
@@ -107,5 +118,5 @@ e2e-deps:
 		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-e2e: html e2e-deps $(E2E_STAMP)
+e2e: build/html/book.json e2e-deps $(E2E_STAMP)
 	$(BIN)/python -m pytest --e2e tests/e2e -v
