@@ -170,8 +170,7 @@ HEAD = """<script>
 })();
 </script>
 <style>
-html[data-book-lang="ja"] .celltag_lang-en, html[data-book-lang="en"] .celltag_lang-ja,
-html[data-book-lang="ja"] [lang="en"].book-only, html[data-book-lang="en"] [lang="ja"].book-only
+html[data-book-lang="ja"] .celltag_lang-en, html[data-book-lang="en"] .celltag_lang-ja
   { display: none !important; }
 body.jp-Notebook { padding: 0 1rem 2rem; max-width: 64rem; margin: 0 auto; }
 .book-nav { font-family: var(--jp-ui-font-family); display: flex; flex-wrap: wrap; gap: .4rem 1.2rem;
@@ -226,6 +225,13 @@ SCRIPT = """<script>
 """
 
 
+SWITCH = ('<span class="book-lang" role="group" aria-label="表示する言語 / Language shown">'
+          '<button type="button" data-lang="ja">日本語</button>'
+          '<button type="button" data-lang="en">English</button>'
+          '<button type="button" data-lang="both">両方 / Both</button></span>')
+INDEX_NAV = f'<nav class="book-nav top">{SWITCH}</nav>'  # the index has no previous or next page
+
+
 def _nav(page: Page, pages: list[Page], where: str) -> str:
     def link(target: Page | None, rel: str, text: str) -> str:
         if target is None:
@@ -241,12 +247,7 @@ def _nav(page: Page, pages: list[Page], where: str) -> str:
     parts = [f'<a href="{html.escape(index)}" rel="index">目次 / Contents</a>',
              link(prev_page, "prev", f"← {html.escape(prev_page.title) if prev_page else ''}"),
              link(next_page, "next", f"{html.escape(next_page.title) if next_page else ''} →")]
-    switch = ""
-    if where == "top":
-        switch = ('<span class="book-lang" role="group" aria-label="表示する言語 / Language shown">'
-                  '<button type="button" data-lang="ja">日本語</button>'
-                  '<button type="button" data-lang="en">English</button>'
-                  '<button type="button" data-lang="both">両方 / Both</button></span>')
+    switch = SWITCH if where == "top" else ""
     return f'<nav class="book-nav {where}">{"".join(p for p in parts if p)}{switch}</nav>'
 
 
@@ -294,7 +295,7 @@ def build(out: Path) -> dict[str, dict]:
         mathjax = os.path.relpath("mathjax/MathJax.js", page.out.parent) + f"?config={MATHJAX_CONFIG}"
         resources = {"metadata": {"name": page.title}, "book": {
             "mathjax_url": mathjax, "head": HEAD,
-            "top": _nav(page, pages, "top") if page is not index else _nav_index(),
+            "top": _nav(page, pages, "top") if page is not index else INDEX_NAV,
             "bottom": (_nav(page, pages, "bottom") if page is not index else "") + SCRIPT}}
         body, _ = exporter.from_notebook_node(nb, resources=resources)
         target = out / page.out
@@ -307,14 +308,6 @@ def build(out: Path) -> dict[str, dict]:
     shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", out / "mathjax")
     (out / "book.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return manifest
-
-
-def _nav_index() -> str:
-    return ('<nav class="book-nav top"><span class="book-lang" role="group" '
-            'aria-label="表示する言語 / Language shown">'
-            '<button type="button" data-lang="ja">日本語</button>'
-            '<button type="button" data-lang="en">English</button>'
-            '<button type="button" data-lang="both">両方 / Both</button></span></nav>')
 
 
 def main(argv: list[str]) -> int:

@@ -71,3 +71,18 @@ def _as_floats(value: Any, n: int) -> list[float] | None:
         return None
     floats = [_as_float(v) for v in items]
     return floats if len(floats) == n and all(f is not None for f in floats) else None  # type: ignore[misc]
+
+
+def _close(value: float, expected: float, rtol: float = 1e-3) -> bool:
+    """Within `rtol` of `expected`, relative: float32 results and other valid ways of computing agree."""
+    return bool(abs(value - expected) <= rtol * abs(expected))
+
+
+def _all_close(values: list[float], expected: Any, rtol: float = 1e-3) -> bool:
+    return all(_close(v, e, rtol) for v, e in zip(values, expected, strict=True))
+
+
+_MSE = (False, "平均二乗誤差のままです。平方根をとって RMSE にしてください。",
+        "That is a mean squared error: take the square root to get the RMSE.")
+_MSES = (False, "平均二乗誤差のままです。平方根をとってください。",
+         "Those are mean squared errors: take the square root.")

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..data import init_factors, observed_mask, original_ratings
 from ._core import (
+    _MSES,
     _OK,
     _TYPE_FLOAT,
     _TYPE_INT,
@@ -188,8 +189,7 @@ def _rmse_over_steps(answer: Any) -> Verdict:
     if np.allclose(values, expected, rtol=1e-3):
         return _OK
     if np.allclose(values, np.square(expected), rtol=1e-3):
-        return (False, "平均二乗誤差のままです。平方根をとってください。",
-                "Those are mean squared errors: take the square root.")
+        return _MSES
     every = [float(np.sqrt(np.mean((R - f) ** 2))) for f in fits]
     if np.allclose(values, every, rtol=1e-3):
         return (False, "欠損値の位置まで含めて計算しています。観測値だけで計算してください。",

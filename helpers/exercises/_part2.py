@@ -15,20 +15,7 @@ from ..data import init_factors, original_ratings
 from ..datasets import Ratings, make_synthetic, split_random
 from ..metrics import ndcg_at_k, precision_at_k, rmse
 from ..seeding import one_thread
-from ._core import _OK, _TYPE_FLOAT, Verdict, _as_float, _as_floats, _exercise
-
-
-def _close(value: float, expected: float, rtol: float = 1e-3) -> bool:
-    return bool(abs(value - expected) <= rtol * abs(expected))
-
-
-def _all_close(values: list[float], expected: Any, rtol: float = 1e-3) -> bool:
-    return all(_close(v, e, rtol) for v, e in zip(values, expected, strict=True))
-
-
-_MSE = (False, "平均二乗誤差のままです。平方根をとって RMSE にしてください。",
-        "That is a mean squared error: take the square root to get the RMSE.")
-
+from ._core import _MSE, _OK, _TYPE_FLOAT, Verdict, _all_close, _as_float, _as_floats, _close, _exercise
 
 # --- 05: overfitting and regularization ---------------------------------------------------------
 

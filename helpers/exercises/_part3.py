@@ -10,7 +10,7 @@ import numpy as np
 
 from ..data import init_factors, original_ratings
 from ..seeding import one_thread
-from ._core import _OK, _TYPE_INT, Verdict, _as_float, _as_floats, _as_int, _exercise
+from ._core import _MSES, _OK, _TYPE_INT, Verdict, _as_float, _as_floats, _as_int, _close, _exercise
 
 
 @lru_cache(maxsize=1)
@@ -20,10 +20,6 @@ def _synthetic() -> tuple[Any, Any, Any]:
 
     data, _ = make_synthetic(seed=0)
     return split_random(data, (0.1, 0.1), seed=0)
-
-
-def _close(value: float, expected: float, rtol: float = 1e-3) -> bool:
-    return abs(value - expected) <= rtol * abs(expected)
 
 
 def _sized(value: Any) -> bool:
@@ -212,8 +208,7 @@ def _minibatch_lr(answer: Any) -> Verdict:
         return (False, "途中のエポックの値です。5 エポック後、つまり `curve` の最後の値を使ってください。",
                 "Those are values from an earlier epoch: use the one after 5 epochs, the last of `curve`.")
     if all(_close(v, e**2) for v, e in zip(values, expected, strict=True)):
-        return (False, "平均二乗誤差のままです。平方根をとってください。",
-                "Those are mean squared errors: take the square root.")
+        return _MSES
     return (False, "`train_minibatch(8000, lr)` を学習率ごとに呼び、"
             "返ったリストの最後の組の RMSE（検証データ）を使ってください。",
             "Call `train_minibatch(8000, lr)` for each learning rate and take the RMSE (validation data) "
