@@ -5,10 +5,12 @@ Formats (chosen from the file name, or given as `fmt`):
 - "ml-1m": `ratings.dat`, `user::item::rating::timestamp`, no header;
 - "ml-latest": `ratings.csv` (ml-latest, ml-latest-small, ml-25m …), `userId,movieId,rating,timestamp`
   with a header line.
+A UTF-8 byte-order mark at the start (spreadsheet programs write one) is skipped.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import math
 import warnings
@@ -95,7 +97,7 @@ def _parse_fast(path: Path, spec: dict) -> tuple[np.ndarray, np.ndarray, np.ndar
     fraction of that. Any surprise (text ids, a blank or short line, a non-finite rating)
     returns None, and the line-by-line parser then reports it with its line number.
     """
-    raw = path.read_bytes()
+    raw = path.read_bytes().removeprefix(codecs.BOM_UTF8)  # spreadsheet programs write one
     sep = spec["sep"]
     if sep == "::":  # NumPy's reader takes one-character separators only
         raw, sep = raw.replace(b"::", b"\t"), "\t"
@@ -123,7 +125,7 @@ def _parse_lines(path: Path, fmt: str, spec: dict) -> tuple:
     items: list[str] = []
     values: list[float] = []
     line_numbers: list[int] = []
-    with path.open(encoding="utf-8", errors="replace") as handle:
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:  # -sig: skip a byte-order mark
         for number, line in enumerate(handle, start=1):
             text = line.rstrip("\r\n")
             if not text.strip() or (spec["header"] and number == 1):

@@ -273,3 +273,22 @@ def test_unusual_files_take_the_careful_reader(tmp_path: Path, extra: str) -> No
     path = mllatest(tmp_path)
     path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
     assert movielens._parse_fast(path, movielens.FORMATS["ml-latest"]) is None
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["fast", "careful"])
+@pytest.mark.parametrize("writer", [ml100k, ml1m, mllatest], ids=["ml-100k", "ml-1m", "ml-latest"])
+def test_byte_order_mark_is_skipped(tmp_path: Path, writer, careful: bool, monkeypatch) -> None:
+    """A file saved by a spreadsheet program starts with a UTF-8 byte-order mark: ids stay intact."""
+    import helpers.movielens as movielens
+
+    path = writer(tmp_path)
+    plain = load_movielens(path)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    if careful:  # the line-by-line reader (taken for any unusual file) skips it too
+        monkeypatch.setattr(movielens, "_parse_fast", lambda *args: None)
+    else:
+        assert movielens._parse_fast(path, movielens.FORMATS[movielens._format_of(path, None)]) is not None
+    data = load_movielens(path)
+    assert data.user_ids.dtype.kind == "i" and data.user_ids.tolist() == [1, 2, 10]
+    for field in ("users", "items", "ratings", "user_ids", "item_ids"):
+        np.testing.assert_array_equal(getattr(data, field), getattr(plain, field))
