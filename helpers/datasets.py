@@ -18,7 +18,9 @@ class Ratings:
     """Observed ratings as parallel arrays; `users[k]` rated `items[k]` with `ratings[k]`. (06)
 
     Users and items are contiguous indices `0..n_users-1`, `0..n_items-1`. For a loaded file,
-    `user_ids[u]` / `item_ids[i]` give the raw id of index `u` / `i` in the file.
+    `user_ids[u]` / `item_ids[i]` give the raw id of index `u` / `i` in the file. The fields are
+    checked when the object is made (equal lengths, indices in range, finite ratings); a bad
+    field raises a bilingual ValueError or TypeError that says what to do.
     """
 
     users: np.ndarray
@@ -28,6 +30,39 @@ class Ratings:
     n_items: int
     user_ids: np.ndarray | None = None
     item_ids: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        """Check the fields here, not deep in a trainer: a few passes, no copy of clean arrays.
+
+        Integer index arrays keep their dtype; integer-valued float arrays become int64.
+        """
+        n_users = check_positive_int(self.n_users, "n_users", "ユーザー数", "number of users")
+        n_items = check_positive_int(self.n_items, "n_items", "アイテム数", "number of items")
+        users, items = _index_array(self.users, "users"), _index_array(self.items, "items")
+        ratings = _rating_array(self.ratings)
+        if not users.size == items.size == ratings.size:
+            raise ValueError(bilingual(
+                f"`users`, `items`, `ratings` の長さが違います（{users.size}, {items.size}, "
+                f"{ratings.size}）。k 番目の要素どうしで 1 つの評価値を表すので"
+                "（ユーザー users[k] がアイテム items[k] に評価値 ratings[k] を付けた）、"
+                "同じ長さにしてください。",
+                f"`users`, `items` and `ratings` have different lengths ({users.size}, {items.size}, "
+                f"{ratings.size}). Entry k of each describes one rating (user users[k] gave item items[k] "
+                "the rating ratings[k]), so they must have the same length.",
+            ))
+        for name, value, size in (("users", users, n_users), ("items", items, n_items)):
+            _check_range(value, name, size)
+        for name, ids, size in (("user_ids", self.user_ids, n_users), ("item_ids", self.item_ids, n_items)):
+            if ids is not None and (np.ndim(ids) != 1 or len(ids) != size):
+                raise ValueError(bilingual(
+                    f"`{name}` は番号ごとに元の ID を 1 つ持つ長さ {size} の 1 次元配列にしてください"
+                    f"（形状 {np.shape(ids)} が渡されました）。対応がなければ省いてください（None）。",
+                    f"`{name}` must be a 1-D array of length {size}, the raw id of each index; got shape "
+                    f"{np.shape(ids)}. Leave it out (None) when there is no mapping.",
+                ))
+        for name, value in (("users", users), ("items", items), ("ratings", ratings),
+                            ("n_users", n_users), ("n_items", n_items)):
+            object.__setattr__(self, name, value)
 
     def __len__(self) -> int:
         return int(self.ratings.size)
@@ -69,6 +104,93 @@ class Ratings:
         R = check_matrix(R, "R")
         users, items = np.nonzero(R)
         return cls(users.astype(np.int64), items.astype(np.int64), R[users, items], *R.shape)
+
+
+def _index_array(value: Any, name: str) -> np.ndarray:
+    """`value` as a 1-D integer array (no copy when it already is one); range checked later."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf":  # integers, unsigned integers, floats; not bool, str, object
+        raise TypeError(bilingual(
+            f"`{name}` は 0 から数えた整数の番号の配列にしてください（dtype {arr.dtype} が渡されました）。"
+            "ID が文字列などなら `ids, index = np.unique(raw, return_inverse=True)` で"
+            "番号に変換してください。",
+            f"`{name}` must be an array of integer indices counted from 0; got dtype {arr.dtype}. "
+            "For string or other raw ids, use `ids, index = np.unique(raw, return_inverse=True)`.",
+        ))
+    _check_1d(arr, name)
+    if arr.dtype.kind == "f":
+        whole = np.isfinite(arr) & (arr == np.floor(arr))
+        if not whole.all():
+            pos = int(np.argmin(whole))
+            raise ValueError(bilingual(
+                f"`{name}` は整数の番号にしてください。整数でない値が {int((~whole).sum())} 個あり、"
+                f"最初は位置 {pos} の {arr[pos].item()} です。",
+                f"`{name}` must hold integer indices; {int((~whole).sum())} value(s) are not integers, "
+                f"the first at position {pos}: {arr[pos].item()}.",
+            ))
+        arr = arr.astype(np.int64)
+    return arr
+
+
+def _check_range(arr: np.ndarray, name: str, size: int) -> None:
+    """Require 0 <= arr < size (`size` is n_users or n_items)."""
+    # One pass: seen as unsigned (a free view) a negative index is huge, so max() < size checks both ends.
+    if arr.size == 0 or arr.view(arr.dtype.str.replace("i", "u")).max() < size:
+        return
+    size_name = "n_users" if name == "users" else "n_items"
+    bad = np.flatnonzero((arr < 0) | (arr >= size))
+    pos, value = int(bad[0]), arr[bad[0]].item()
+    if arr.min() < 0:
+        hint_ja = "負の番号は使えません。その評価値を除くか、番号を振り直してください。"
+        hint_en = "Negative indices are not allowed: drop those ratings or renumber."
+    elif arr.min() >= 1 and arr.max() == size:
+        hint_ja = "1 から数えた ID ではありませんか。1 を引くか `np.unique(raw, return_inverse=True)` で"
+        hint_ja += "振り直してください。"
+        hint_en = "Are these ids counted from 1? Subtract 1, or renumber with "
+        hint_en += "`np.unique(raw, return_inverse=True)`."
+    else:
+        hint_ja = f"`{size_name}` を {int(arr.max()) + 1} 以上にするか、その評価値を除いてください。"
+        hint_en = f"Raise `{size_name}` to at least {int(arr.max()) + 1}, or drop those ratings."
+    raise ValueError(bilingual(
+        f"`{name}` の番号は 0 以上 `{size_name}`={size} 未満にしてください。範囲外の値が {bad.size} 個あり、"
+        f"最初は位置 {pos} の {value} です。{hint_ja}",
+        f"`{name}` must hold indices from 0 to `{size_name}` - 1 = {size - 1}; {bad.size} value(s) are "
+        f"outside, the first at position {pos}: {value}. {hint_en}",
+    ))
+
+
+def _rating_array(value: Any) -> np.ndarray:
+    """`value` as a 1-D array of finite real numbers (no copy)."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(bilingual(
+            f"`ratings` は実数の配列にしてください（dtype {arr.dtype} が渡されました）。",
+            f"`ratings` must be an array of real numbers; got dtype {arr.dtype}.",
+        ))
+    _check_1d(arr, "ratings")
+    # One cheap pass: a sum is finite unless some value is NaN or ±inf (or it overflows; then look closer).
+    if arr.dtype.kind == "f" and not np.isfinite(arr.sum()):
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            pos = int(bad[0])
+            raise ValueError(bilingual(
+                f"`ratings` に NaN または無限大が {bad.size} 個あります"
+                f"（最初は位置 {pos} の {arr[pos].item()}）。"
+                "評価値は有限の数にしてください。欠けた評価値は三つ組ごと除いてください"
+                "（例: `keep = np.isfinite(ratings)` で users, items, ratings をそろえて絞る）。",
+                f"`ratings` contains {bad.size} NaN or infinite value(s), the first at position {pos}: "
+                f"{arr[pos].item()}. Ratings must be finite; drop a missing rating with its user and item "
+                "(e.g. `keep = np.isfinite(ratings)`, then index users, items and ratings with it).",
+            ))
+    return arr
+
+
+def _check_1d(arr: np.ndarray, name: str) -> None:
+    if arr.ndim != 1:
+        raise ValueError(bilingual(
+            f"`{name}` は 1 次元の配列にしてください（{arr.ndim} 次元、形状 {arr.shape} が渡されました）。",
+            f"`{name}` must be a 1-D array; got {arr.ndim} dimensions, shape {arr.shape}.",
+        ))
 
 
 @dataclass(frozen=True)

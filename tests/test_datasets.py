@@ -49,6 +49,66 @@ def test_ratings_len_scale_and_subset() -> None:
     assert masked.ratings.tolist() == [2.5, 4.0, 3.0]
 
 
+U, I, R = np.array([0, 1, 2, 2]), np.array([1, 0, 2, 3]), np.array([2.5, 4.0, 1.5, 3.0])  # noqa: E741
+
+
+def test_ratings_keeps_clean_arrays_without_copies() -> None:
+    """Valid integer arrays of any int dtype are kept as they are (no copy, same dtype)."""
+    users, items = U.astype(np.int32), I.astype(np.uint16)
+    data = Ratings(users, items, R, np.int64(4), 5, np.array([10, 11, 12, 13]), None)
+    assert data.users is users and data.items is items and data.ratings is R
+    assert type(data.n_users) is int and data.n_users == 4
+    floats = Ratings(U.astype(float), [1, 0, 2, 3], [2.5, 4.0, 1.5, 3.0], 4, 5)  # integer-valued floats
+    assert floats.users.dtype == np.int64 and floats.users.tolist() == U.tolist()
+    assert len(Ratings(np.zeros(0), np.zeros(0), np.zeros(0), 3, 3)) == 0  # empty is allowed
+
+
+NAN_R = np.array([2.5, np.nan, 1.5, np.inf])
+
+
+@pytest.mark.parametrize(("kwargs", "error", "names", "text"), [
+    pytest.param({"users": U[:3]}, ValueError, ["users", "items", "ratings"],
+                 r"different lengths \(3, 4, 4\)", id="lengths"),
+    pytest.param({"ratings": R[:2]}, ValueError, ["ratings"], "different lengths", id="short-ratings"),
+    pytest.param({"users": U.reshape(2, 2)}, ValueError, ["users"], "1-D", id="2-d"),
+    pytest.param({"ratings": np.float64(3.0)}, ValueError, ["ratings"], "1-D", id="scalar-ratings"),
+    pytest.param({"users": U + 0.5}, ValueError, ["users"], "4 value.*not integers.*position 0: 0.5",
+                 id="fractional"),
+    pytest.param({"items": np.array([1.0, np.nan, 2, 3])}, ValueError, ["items"], "position 1",
+                 id="nan-index"),
+    pytest.param({"users": U > 0}, TypeError, ["users"], "dtype bool", id="bool"),
+    pytest.param({"items": np.array(["a", "b", "c", "d"])}, TypeError, ["items"], "np.unique", id="str"),
+    pytest.param({"users": np.array([0, -1, 2, -3])}, ValueError, ["users", "n_users"],
+                 "2 value.*position 1: -1.*Negative", id="negative"),
+    pytest.param({"items": np.array([1, 0, 2, 7])}, ValueError, ["items", "n_items"],
+                 "position 3: 7.*at least 8", id="too-large"),
+    pytest.param({"users": np.array([1, 2, 4, 3])}, ValueError, ["users"], "counted from 1", id="one-based"),
+    pytest.param({"ratings": NAN_R}, ValueError, ["ratings"], "2 NaN or infinite.*position 1", id="nan"),
+    pytest.param({"ratings": np.array(["4", "5", "3", "1"])}, TypeError, ["ratings"], "real numbers",
+                 id="str-ratings"),
+    pytest.param({"n_users": 0}, ValueError, ["n_users"], "at least 1", id="n-users-0"),
+    pytest.param({"n_items": -5}, ValueError, ["n_items"], "at least 1", id="n-items-negative"),
+    pytest.param({"n_users": 4.0}, TypeError, ["n_users"], "positive integer", id="n-users-float"),
+    pytest.param({"n_items": True}, TypeError, ["n_items"], "positive integer", id="n-items-bool"),
+    pytest.param({"user_ids": np.arange(3)}, ValueError, ["user_ids"], "length 4", id="user-ids"),
+    pytest.param({"item_ids": np.zeros((5, 1))}, ValueError, ["item_ids"], "1-D", id="item-ids-2-d"),
+])
+def test_ratings_are_checked_where_made(kwargs: dict[str, Any], error: type, names: list[str],
+                                        text: str) -> None:
+    """Every malformed field → a bilingual error that says what is wrong, at construction."""
+    fields = {"users": U, "items": I, "ratings": R, "n_users": 4, "n_items": 5} | kwargs
+    with pytest.raises(error, match=text) as err:
+        Ratings(**fields)
+    assert_bilingual(err, *names)
+
+
+def test_subset_of_valid_ratings_is_valid() -> None:
+    """subset builds a Ratings too: a boolean mask, an index array and an empty selection all work."""
+    data = Ratings(U, I, R, 4, 5)
+    assert len(data.subset(np.zeros(4, dtype=bool))) == 0
+    assert data.subset(np.array([3])).items.tolist() == [3]
+
+
 def test_dense_round_trip_on_the_original_matrix() -> None:
     """from_dense → to_dense gives back the original 5×4 matrix; triples in row-major order."""
     R = original_ratings()
