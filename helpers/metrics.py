@@ -38,10 +38,12 @@ def mae(predicted: Any, actual: Any) -> float:
     return float(np.mean(np.abs(p - a)))
 
 
-def _top(recommended: Sequence[int], k: int) -> list[int]:
+def _top(recommended: Sequence[int], k: int) -> list[int | None]:
+    """The first k entries; a negative entry (top_n's -1 padding) is an empty slot, None."""
     k = check_positive_int(k, "k", "上位の件数", "cut-off")
-    top = list(recommended)[:k]
-    if len(set(top)) < len(top):
+    top = [None if item < 0 else item for item in list(recommended)[:k]]
+    items = [item for item in top if item is not None]
+    if len(set(items)) < len(items):
         raise ValueError(bilingual(
             "`recommended` に同じアイテムが2回以上あります。推薦リストの各アイテムは1回だけにしてください。",
             "`recommended` lists an item more than once; a recommendation list holds each item once.",
@@ -58,20 +60,33 @@ def _check_relevant(relevant: Collection[int], what_ja: str, what_en: str) -> No
 
 
 def precision_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:
-    """Share of the first k recommendations that are relevant (denominator k). (08)"""
+    """Hits among the first k recommendations / k. (08)
+
+    The denominator is k even when the list is shorter or ends in empty slots: a negative entry
+    (the -1 that `top_n` pads with) counts as a slot holding no item.
+    """
     top = _top(recommended, k)
     return sum(item in relevant for item in top) / k
 
 
-def recall_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:
-    """Share of the relevant items found in the first k recommendations. (08)"""
+def recall_at_k(recommended: Sequence[int], relevant: Collection[int], k: int, *,
+                capped: bool = False) -> float:
+    """Hits among the first k recommendations / |relevant|, or / min(|relevant|, k) if `capped`. (08)
+
+    With more than k relevant items the plain recall cannot reach 1; `capped=True` (used e.g. by
+    Liang et al. 2018, VAE-CF) scores a list of k hits as 1. Negative entries are empty slots.
+    """
     top = _top(recommended, k)
     _check_relevant(relevant, "再現率", "Recall")
-    return sum(item in relevant for item in top) / len(relevant)
+    return sum(item in relevant for item in top) / (min(len(relevant), k) if capped else len(relevant))
 
 
 def ndcg_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:
-    """Normalized discounted cumulative gain with binary relevance: DCG / ideal DCG. (08)"""
+    """Normalized discounted cumulative gain with binary relevance: DCG / ideal DCG. (08)
+
+    DCG = Σ over hits at position j = 1..k of 1 / log2(j + 1); the ideal puts min(|relevant|, k)
+    hits first. A negative entry is an empty slot: it keeps its position and is never a hit.
+    """
     top = _top(recommended, k)
     _check_relevant(relevant, "NDCG", "NDCG")
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
@@ -81,8 +96,12 @@ def ndcg_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> 
 
 
 def ranking_report(recommended: Mapping[int, Sequence[int]], relevant: Mapping[int, Collection[int]],
-                   k: int) -> dict[str, float]:
-    """Mean precision@k, recall@k and NDCG@k over the users that have relevant items. (08)"""
+                   k: int, *, capped: bool = False) -> dict[str, float]:
+    """Mean precision@k, recall@k and NDCG@k over the users that have relevant items. (08)
+
+    Denominators as in `precision_at_k` (k) and `recall_at_k` (|relevant|, or min(|relevant|, k)
+    with `capped=True`); lists from `top_n`, -1 padding included, are accepted as they are.
+    """
     users = [u for u, items in relevant.items() if len(items) > 0]
     if not users:
         raise ValueError(bilingual("関連アイテムのあるユーザーがいません。", "No user has a relevant item."))
@@ -92,9 +111,10 @@ def ranking_report(recommended: Mapping[int, Sequence[int]], relevant: Mapping[i
             f"ユーザー {missing[0]} の推薦リストがありません。",
             f"No recommendations for user {missing[0]}.",
         ))
+    recall = [recall_at_k(recommended[u], relevant[u], k, capped=capped) for u in users]
     return {
         f"precision@{k}": float(np.mean([precision_at_k(recommended[u], relevant[u], k) for u in users])),
-        f"recall@{k}": float(np.mean([recall_at_k(recommended[u], relevant[u], k) for u in users])),
+        f"recall@{k}": float(np.mean(recall)),
         f"ndcg@{k}": float(np.mean([ndcg_at_k(recommended[u], relevant[u], k) for u in users])),
         "users": float(len(users)),
     }

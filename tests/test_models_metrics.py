@@ -254,6 +254,33 @@ def test_repeated_recommendation_is_not_counted_twice(metric: Any) -> None:
     assert value <= {precision_at_k: 1 / 3, recall_at_k: 1.0, ndcg_at_k: 1.0}[metric] + 1e-12
 
 
+def test_recall_denominators() -> None:
+    """recall@k = hits / |relevant|; capped: hits / min(|relevant|, k), so k hits score 1."""
+    relevant = {1, 2, 3, 4, 5, 6}
+    perfect = [1, 2, 3]
+    assert recall_at_k(perfect, relevant, 3) == 3 / 6
+    assert recall_at_k(perfect, relevant, 3, capped=True) == 1.0
+    assert recall_at_k([1, 9, 2], relevant, 3, capped=True) == 2 / 3
+    # with no more relevant items than k, the two agree
+    assert recall_at_k(RECOMMENDED, RELEVANT, 5, capped=True) == recall_at_k(RECOMMENDED, RELEVANT, 5)
+    report = ranking_report({0: perfect, 1: [7, 8, 9]}, {0: relevant, 1: {9}}, 3, capped=True)
+    assert report["recall@3"] == (1.0 + 1.0) / 2
+    assert ranking_report({0: perfect, 1: [7, 8, 9]}, {0: relevant, 1: {9}}, 3)["recall@3"] == (0.5 + 1) / 2
+
+
+def test_negative_entries_are_empty_slots() -> None:
+    """-1 (top_n's padding) holds no item: never a hit, never a repeat; precision still divides by k."""
+    padded = [3, 1, -1, -1, -1]
+    assert precision_at_k(padded, RELEVANT, 5) == 1 / 5
+    assert recall_at_k(padded, RELEVANT, 5) == 1 / 3
+    assert math.isclose(ndcg_at_k(padded, RELEVANT, 5), ndcg_at_k([3, 1], RELEVANT, 5))
+    # an empty slot keeps its position: the hit after it is discounted as at rank 2
+    assert math.isclose(ndcg_at_k([-1, 1], RELEVANT, 2), ndcg_at_k([3, 1], RELEVANT, 2))
+    assert precision_at_k(np.full(4, -1), RELEVANT, 4) == 0.0
+    with pytest.raises(ValueError, match="more than once"):
+        precision_at_k([1, -1, 1], RELEVANT, 3)  # a real repeat is still refused
+
+
 # --- ranking_report --------------------------------------------------------------------------------
 
 
