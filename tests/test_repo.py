@@ -11,7 +11,8 @@ from tools.series import series_notebooks
 from tools.workcopy import sync_copy
 
 REQUIRED_PINS = ["torch", "numpy", "matplotlib", "matplotlib-fontja", "jupyterlab", "ipykernel",
-                 "nbval", "pytest", "hypothesis", "ruff"]
+                 "nbval", "pytest", "hypothesis", "ruff",
+                 "jupyterlab-language-pack-ja-jp"]  # the lab in Japanese (README, e2e/test_lab_japanese.py)
 
 
 def requirement_lines() -> list[str]:
@@ -81,6 +82,28 @@ def test_notebook_links_point_to_existing_files() -> None:
                 if "://" in target or target.startswith("#"):
                     continue
                 assert (path.parent / target.split("#")[0]).exists(), f"{path.name}: broken link {target}"
+
+
+def test_readme_and_contributing_links_point_to_existing_files() -> None:
+    """README links CONTRIBUTING.md (change, test, have a notebook read); no relative link is broken."""
+    readme = Path("README.md").read_text(encoding="utf-8")
+    assert "](CONTRIBUTING.md)" in readme, "README: no link to CONTRIBUTING.md"
+    for name in ("README.md", "CONTRIBUTING.md"):
+        text = Path(name).read_text(encoding="utf-8")
+        text = re.sub(r"```.*?```", "", text, flags=re.S)  # links only, not code blocks
+        for target in re.findall(r"\]\(([^)\s#]+)", text):
+            if "://" not in target:
+                assert Path(target).exists(), f"{name}: broken link {target}"
+
+
+def test_contributing_has_both_languages_and_every_step() -> None:
+    text = Path("CONTRIBUTING.md").read_text(encoding="utf-8")
+    japanese, _, english = text.partition("\n## English\n")
+    assert "\n## 日本語\n" in japanese and english, "CONTRIBUTING.md: a Japanese section, then an English one"
+    for command in ("make notebooks", "tools.execute", "make lint", "make test", "make e2e",
+                    "NBVAL_IGNORE_OUTPUT"):
+        assert command in japanese and command in english, f"CONTRIBUTING.md: {command} in both languages"
+    assert "定性的な主張" in japanese and "every qualitative claim" in english
 
 
 def test_teachers_guide_covers_every_notebook_with_its_time() -> None:

@@ -2,7 +2,9 @@
 
 The fixtures start what the tests need and stop it again: JupyterLab on 127.0.0.1 with a random
 token, over a temporary copy of the series (running cells autosaves, and the tracked notebooks must
-not change), stopped by the PID this session started; the browser is closed the same way.
+not change), stopped by the PID this session started; the browser is closed the same way. Each lab
+has its own settings folder: `lab` stays in English for test_lab.py's menu paths, and `lab_ja` is
+the one test_lab_japanese.py switches to Japanese.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,8 +74,9 @@ def _settings(folder: Path) -> None:
         path.write_text(json.dumps(values), encoding="utf-8")
 
 
-@pytest.fixture(scope="session")
-def lab() -> Iterator[Lab]:
+@contextmanager
+def _running_lab(log_name: str) -> Iterator[Lab]:
+    """A JupyterLab server of its own: temporary copy, settings, workspaces and runtime folders."""
     from tools.workcopy import sync_copy
 
     tmp = Path(tempfile.mkdtemp(prefix="mf-e2e-"))
@@ -88,7 +92,7 @@ def lab() -> Iterator[Lab]:
     if hasattr(os, "getuid") and os.getuid() == 0:
         command.append("--allow-root")  # containers run as root; Jupyter refuses that unless told
     SHOTS.mkdir(parents=True, exist_ok=True)
-    log = (SHOTS / "jupyterlab.log").open("w", encoding="utf-8")
+    log = (SHOTS / log_name).open("w", encoding="utf-8")
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
     handle = Lab(f"http://127.0.0.1:{port}", token, tmp)
     # a CI time-out sends SIGTERM: unwind through `finally` so that the server is stopped even then
@@ -101,7 +105,7 @@ def lab() -> Iterator[Lab]:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start; see {SHOTS / 'jupyterlab.log'}")
+                    pytest.fail(f"JupyterLab did not start; see {SHOTS / log_name}")
                 time.sleep(0.5)
         yield handle
     finally:
@@ -114,6 +118,20 @@ def lab() -> Iterator[Lab]:
         log.close()
         signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    with _running_lab("jupyterlab.log") as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def lab_ja() -> Iterator[Lab]:
+    """A second lab, with settings of its own, for switching the interface to Japanese: the language
+    is a user setting, and `lab` must keep its English menus (test_lab.py clicks Run → Run All Cells)."""
+    with _running_lab("jupyterlab_japanese.log") as handle:
+        yield handle
 
 
 @pytest.fixture(scope="session")
