@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.datasets import Ratings, split_random
-from helpers.metrics import rmse
+from helpers import recommend
+from helpers.datasets import Ratings, make_synthetic, split_random
+from helpers.metrics import ranking_report, rmse
 from helpers.models import BiasedMF
 from helpers.recommend import NewUser, fold_in, scores, similar_items, top_n
-from helpers.training import fit_biases
+from helpers.training import fit, fit_biases
 from tests.bilingual import assert_bilingual
 
 
@@ -113,6 +114,107 @@ def test_top_n_same_user_twice() -> None:
     top = top_n(model, [0, 0], k=4, exclude=EXCLUDE)
     np.testing.assert_array_equal(top[0], top[1])
     assert not set(top[0].tolist()) & {0, 1}
+
+
+def reference_top_n(model: BiasedMF, users: Any, k: int, exclude: Ratings | None = None) -> np.ndarray:
+    """The former top_n: a dense float64 table, rated items at -inf, a stable argsort of whole rows."""
+    users = np.atleast_1d(users)
+    table = scores(model, users)
+    if exclude is not None:
+        for row, u in enumerate(users.tolist()):
+            table[row, exclude.items[exclude.users == u]] = -np.inf
+    order = np.argsort(-table, axis=1, kind="stable")[:, :k]
+    return np.where(np.take_along_axis(table, order, axis=1) == -np.inf, -1, order)
+
+
+def tied_model(n_users: int, n_items: int, dtype: torch.dtype, seed: int) -> BiasedMF:
+    """Factors in {-1, 0, 1} and biases in {0, 1}: many exactly equal scores in every row."""
+    model = BiasedMF(n_users, n_items, 2, global_mean=3.0, seed=seed, dtype=dtype)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for table, low in ((model.user_factors, -1), (model.item_factors, -1), (model.user_bias, 0),
+                           (model.item_bias, 0)):
+            table.weight.copy_(torch.randint(low, 2, table.weight.shape, generator=g).to(dtype))
+    return model
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("block_rows", [1, 7, None], ids=["rows-1", "rows-7", "one-block"])
+def test_top_n_equals_the_full_sort(dtype: torch.dtype, seed: int, block_rows: int | None,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks, topk and the tie rule give exactly the lists of a stable sort of whole rows."""
+    n_users, n_items = 30, 25
+    if block_rows is not None:  # force blocks of that many users
+        monkeypatch.setattr(recommend, "SCORE_BLOCK_BYTES", block_rows * n_items * (dtype.itemsize))
+    rng = np.random.default_rng(seed)
+    codes = rng.choice(n_users * n_items, 300, replace=False)
+    codes = np.concatenate([codes, 5 * n_items + np.arange(n_items - 2)])  # user 5 leaves 2 items
+    exclude = Ratings(codes // n_items, codes % n_items, np.ones(codes.size), n_users, n_items)
+    users = np.concatenate([rng.permutation(n_users), [5, 5, 0]])  # every user, some twice
+    models = (tied_model(n_users, n_items, dtype, seed), random_model(n_users, n_items, 3, seed).to(dtype))
+    for model in models:
+        for k in (1, 4, n_items):
+            for ex in (None, exclude):
+                np.testing.assert_array_equal(top_n(model, users, k, exclude=ex),
+                                              reference_top_n(model, users, k, ex))
+
+
+def test_top_n_equals_the_full_sort_on_a_trained_model() -> None:
+    """A float32 model trained as in 07/08 (smaller): the same lists as before."""
+    data, _ = make_synthetic(n_users=200, n_items=300, n_ratings=8000, seed=0)
+    train, val, _ = split_random(data, (0.1, 0.1), seed=0)
+    model = BiasedMF(data.n_users, data.n_items, rank=5, global_mean=float(train.ratings.mean()), seed=0)
+    fit(model, train, val, lr=0.1, reg=0.04, max_steps=50)
+    users = np.arange(data.n_users)
+    np.testing.assert_array_equal(top_n(model, users, 10, exclude=train),
+                                  reference_top_n(model, users, 10, train))
+
+
+def test_ranking_report_accepts_padded_top_n() -> None:
+    """Users with 0, 1 and 2 padded slots: ranking_report takes top_n's lists as they are."""
+    model = random_model(n_users=3, n_items=6)
+    exclude = Ratings(np.array([1, 1, 1, 2, 2, 2, 2]), np.array([0, 1, 2, 0, 1, 2, 3]), np.ones(7), 3, 6)
+    top = top_n(model, [0, 1, 2], k=4, exclude=exclude)
+    assert [(row == -1).sum() for row in top] == [0, 1, 2]
+    relevant = {0: {int(top[0, 0])}, 1: {3, 4, 5}, 2: {4, 5}}
+    report = ranking_report(dict(enumerate(top.tolist())), relevant, 4)
+    # user 0: 1 hit of 4 slots; user 1: all 3 remaining items found; user 2: both found
+    assert report["precision@4"] == pytest.approx((1 / 4 + 3 / 4 + 2 / 4) / 3)
+    assert report["recall@4"] == pytest.approx((1 + 1 + 1) / 3)
+    assert report["ndcg@4"] == pytest.approx(1.0)
+
+
+def test_scores_refuses_a_huge_table() -> None:
+    """Every user of a 25M-like catalogue at once would take 72 GiB: refused, pointing to top_n."""
+    model = BiasedMF(162_541, 59_047, 1)
+    with pytest.raises(MemoryError, match="71.5 GiB") as err:
+        scores(model, np.arange(model.n_users))
+    assert_bilingual(err, "top_n")
+    assert scores(model, [0, 1]).shape == (2, 59_047)  # a few users are fine
+    with pytest.raises(MemoryError):
+        scores(random_model(), [0, 1], max_bytes=6 * 8)
+
+
+def test_top_n_bad_exclude() -> None:
+    """`exclude` must be Ratings over the model's items."""
+    with pytest.raises(TypeError) as err:
+        top_n(random_model(), [0], k=2, exclude=np.zeros((4, 6)))  # type: ignore[arg-type]
+    assert_bilingual(err, "exclude")
+    wider = Ratings(np.array([0]), np.array([8]), np.array([4.0]), 4, 9)
+    with pytest.raises(ValueError, match="item 8") as err:
+        top_n(random_model(), [0], k=2, exclude=wider)
+    assert_bilingual(err, "exclude")
+
+
+def test_top_n_refuses_nan_scores() -> None:
+    """A model with NaN parameters cannot rank: a bilingual error, not a list."""
+    model = random_model()
+    with torch.no_grad():
+        model.item_bias.weight[3] = float("nan")
+    with pytest.raises(ValueError, match="NaN") as err:
+        top_n(model, [0, 1], k=2)
+    assert_bilingual(err)
 
 
 # --- similar_items ---------------------------------------------------------------------------------
@@ -247,6 +349,39 @@ def test_fold_in_unknown_item(item: Any) -> None:
     with pytest.raises(ValueError, match="never seen") as err:
         fold_in(random_model(), [0, item], [4.0, 3.0])
     assert_bilingual(err, "items")
+
+
+def test_fold_in_refuses_a_repeated_item() -> None:
+    """Each item once: a repeat names the item."""
+    with pytest.raises(ValueError, match="item 2 more than once") as err:
+        fold_in(random_model(), [0, 2, 5, 2], [4.0, 3.0, 2.0, 5.0])
+    assert_bilingual(err, "items")
+
+
+@pytest.mark.parametrize("n_rated", [1, 5, 30])
+def test_fold_in_penalty_is_reg_times_n(n_rated: int) -> None:
+    """The solution satisfies (XᵀX + reg·n·I) x = Xᵀ(r − μ − b_i): the gradient of the loss is 0."""
+    model, items, ratings, _, _ = folding_setup(n_rated)
+    reg = 0.3
+    user = fold_in(model, items, ratings, reg=reg)
+    Q = model.item_factors.weight.detach().numpy()[items]
+    X = np.hstack([np.ones((n_rated, 1)), Q])
+    x = np.concatenate([[user.bias], user.factors])
+    target = ratings - 3.0 - model.item_bias.weight.detach().numpy()[items, 0]
+    np.testing.assert_allclose(X.T @ (X @ x - target) + reg * n_rated * x, 0, atol=1e-10)
+
+
+@pytest.mark.parametrize("n_rated", [1, 4, 20])
+def test_fold_in_items_without_training_ratings(n_rated: int) -> None:
+    """Items left at q_i = 0, b_i = 0: p stays 0 and b = mean(r − μ) / (1 + reg) for any n."""
+    model = random_model(n_items=25)
+    with torch.no_grad():
+        model.item_factors.weight.zero_()
+        model.item_bias.weight.zero_()
+    ratings = np.linspace(2.0, 5.0, n_rated)
+    user = fold_in(model, np.arange(n_rated), ratings)  # default reg = 0.04, as in fit
+    np.testing.assert_array_equal(user.factors, 0.0)
+    assert user.bias == pytest.approx(np.mean(ratings - 3.0) / 1.04)
 
 
 def test_fold_in_nan_rating_says_nan() -> None:
