@@ -4,11 +4,14 @@ Each worker process holds one shard of the training ratings. Its loss and gradie
 n_shard / n_total, sum over the shards to exactly the full-batch loss and gradient of `fit`; one
 all-reduce (SUM) per step gives every worker that sum, so every worker takes the same Adam step.
 The worker is `python -m helpers.distributed DIR`, configured like torchrun configures it
-(RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), so the same code runs on several machines.
+(RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), so the same code runs on several machines. As with
+torchrun, the launcher itself holds the rendezvous store (a TCPStore on a port it has bound), so
+no worker has to claim a port that another program may take first.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -136,13 +139,7 @@ def train_data_parallel(train: Ratings, *, world_size: int = 2, rank: int = 10, 
     with tempfile.TemporaryDirectory(prefix="mf-ddp-") as tmp:
         sizes = write_shards(train, tmp, world_size=world_size, rank=rank, lr=lr, reg=reg, steps=steps,
                              seed=seed, shard_by=shard_by, dtype=dtype)
-        for attempt in range(3):  # the free port can be taken before worker 0 listens on it: retry
-            try:
-                _launch(Path(tmp), world_size, timeout)
-                break
-            except RuntimeError as err:
-                if "EADDRINUSE" not in str(err) or attempt == 2:
-                    raise
+        _launch(Path(tmp), world_size, timeout)
         results = []
         for k in range(world_size):
             with np.load(Path(tmp) / f"result_{k}.npz") as f:
@@ -162,12 +159,38 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _listening_socket(attempts: int = 3) -> socket.socket:
+    """A socket listening on a free loopback port; another program may take the port between
+    `_free_port` and this bind: that shows as EADDRINUSE (the errno, not a message), and we retry."""
+    for attempt in range(attempts):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port left in TIME_WAIT is fine
+        try:
+            sock.bind(("127.0.0.1", _free_port()))
+            sock.listen()
+            return sock
+        except OSError as err:
+            sock.close()
+            if err.errno != errno.EADDRINUSE or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _launch(directory: Path, world_size: int, timeout: float) -> None:
     """Start the workers as torchrun would on one machine; raise if one fails or time runs out."""
-    port, procs, logs = _free_port(), [], []
+    import torch.distributed as dist
+
+    procs, logs = [], []
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
+    # The launcher hosts the rendezvous store, like torchrun's agent; the store owns the socket now.
+    store = dist.TCPStore("127.0.0.1", port, world_size, is_master=True, wait_for_workers=False,
+                          master_listen_fd=sock.detach())
     # The workers must import this package even when it is not installed: put its parent first.
     paths = [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
-    extra = {"OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    # TORCHELASTIC_USE_AGENT_STORE (set by torchrun too): worker 0 joins the store, does not host it.
+    extra = {"OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(p for p in paths if p),
+             "TORCHELASTIC_USE_AGENT_STORE": "True"}
     if "GLOO_SOCKET_IFNAME" not in os.environ and sys.platform in ("linux", "darwin"):
         extra["GLOO_SOCKET_IFNAME"] = "lo" if sys.platform == "linux" else "lo0"  # stay on loopback
     try:
@@ -201,6 +224,7 @@ def _launch(directory: Path, world_size: int, timeout: float) -> None:
             p.wait()
         for log in logs:
             log.close()
+        del store  # closes the port
 
 
 def _worker(directory: Path) -> None:

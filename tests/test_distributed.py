@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import time
 from pathlib import Path
 
@@ -29,8 +31,41 @@ def _model(dtype: torch.dtype = torch.float64) -> BiasedMF:
     return BiasedMF(TRAIN.n_users, TRAIN.n_items, 3, MEAN, seed=0, dtype=dtype)
 
 
-def test_two_processes_match_one_process() -> None:
-    result = train_data_parallel(TRAIN, world_size=2, rank=3, steps=30, dtype=torch.float64)
+def busy_port_first(monkeypatch: pytest.MonkeyPatch) -> tuple[socket.socket, list[int]]:
+    """Make `_free_port` hand out a port another socket listens on, then free ones; record them."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    real, given = distributed._free_port, []
+
+    def ports() -> int:
+        given.append(busy.getsockname()[1] if not given else real())
+        return given[-1]
+
+    monkeypatch.setattr(distributed, "_free_port", ports)
+    return busy, given
+
+
+def test_port_clash_is_detected_by_errno(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The port taken between probe and bind: EADDRINUSE is caught (no log text read), a new port tried."""
+    busy, given = busy_port_first(monkeypatch)
+    with busy, distributed._listening_socket() as sock:
+        assert len(given) == 2 and given[0] == busy.getsockname()[1]
+        assert sock.getsockname()[1] == given[1] != given[0]
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        monkeypatch.setattr(distributed, "_free_port", lambda: other.getsockname()[1])
+        with pytest.raises(OSError) as err:  # every try clashes: the error itself, after 3 tries
+            distributed._listening_socket()
+        assert err.value.errno == errno.EADDRINUSE
+
+
+def test_two_processes_match_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    busy, given = busy_port_first(monkeypatch)  # the first port is taken: the launch still succeeds
+    with busy:
+        result = train_data_parallel(TRAIN, world_size=2, rank=3, steps=30, dtype=torch.float64)
+    assert len(given) == 2
     single = _model()
     history = fit(single, TRAIN, None, max_steps=30)
     np.testing.assert_allclose(result.loss, history.loss, rtol=1e-12, atol=0)
