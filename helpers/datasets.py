@@ -340,7 +340,8 @@ def split_random(data: Ratings, fractions: tuple[float, ...] = (0.1, 0.1), *,
     """Shuffle and split: (rest, part 1, part 2, …) with `fractions` of the ratings in the parts. (05, 07)
 
     The default gives (train 80%, validation 10%, test 10%). Users or items may end up with no
-    training rating; their predictions then rest on the biases and initial factors alone.
+    training rating; the trainers leave their bias and factors at 0, so their predictions rest
+    on μ and the other side's bias alone.
     """
     data = _check_ratings(data)
     if isinstance(fractions, numbers.Real):
