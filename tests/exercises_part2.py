@@ -118,7 +118,7 @@ def train07(rank: int = 10, reg: float = 0.04) -> tuple[BiasedMF, object, float]
 
 with one_thread():
     RUN5, RUN20, RUN_NOREG, RUN10 = train07(5), train07(20), train07(10, 0.0), train07(10)
-RANKS07 = (RUN5[2], RUN20[2])
+RANKS07 = (min(RUN5[1].val_rmse), min(RUN20[1].val_rmse))  # chosen on validation data
 
 NOISY, NOISY_TRUTH = make_synthetic(noise=1.0, seed=0)
 NOISY_TRAIN, _, NOISY_TEST = split_random(NOISY, (0.1, 0.1), seed=0)
@@ -181,7 +181,7 @@ RIGHT = [
     ("06-2", BIASES06),
     ("06-3", RATIOS06),
     ("07-1", RANKS07),
-    ("07-2", RUN_NOREG[2]),
+    ("07-2", min(RUN_NOREG[1].val_rmse)),
     ("07-3", RATIO07),
     ("08-1", (2 / 5, NDCG_NEW)),
     ("08-2", BEST_A),
@@ -233,15 +233,17 @@ WRONG = [
     ("06-3", "2.4", "List the 4 ratios"),
     ("07-1", RANKS07[::-1], "swapped"),
     ("07-1", tuple(v * v for v in RANKS07), "mean squared error"),
-    ("07-1", (min(RUN5[1].val_rmse), min(RUN20[1].val_rmse)), "validation RMSEs"),
-    ("07-1", (RANKS07[0], RUN10[2]), "still that of rank 10"),
+    ("07-1", (RUN5[2], RUN20[2]), "Those are test RMSEs"),
+    ("07-1", (RUN5[1].val_rmse[-1], RUN20[1].val_rmse[-1]), "Not the last validation RMSE"),
+    ("07-1", (RANKS07[0], min(RUN10[1].val_rmse)), "still that of rank 10"),
     ("07-1", (RANKS07[0], 0.9), "One of them is right"),
     ("07-1", (1.0, 1.0), "Change only `rank=`"),
     ("07-1", RANKS07[0], "the pair"),
-    ("07-2", RUN_NOREG[2] ** 2, "mean squared error"),
-    ("07-2", min(RUN_NOREG[1].val_rmse), "validation RMSE"),
+    ("07-2", min(RUN_NOREG[1].val_rmse) ** 2, "mean squared error"),
+    ("07-2", RUN_NOREG[2], "That is the test RMSE"),
+    ("07-2", RUN_NOREG[1].val_rmse[-1], "Not the last validation RMSE"),
     ("07-2", RUN_NOREG[1].train_rmse[-1], "training RMSE"),
-    ("07-2", RUN10[2], "`reg=0.04`"),
+    ("07-2", min(RUN10[1].val_rmse), "`reg=0.04`"),
     ("07-2", 0.9, "change only `reg`, to 0"),
     ("07-3", float(np.sqrt(2)), "formula predicts"),
     ("07-3", 2 * RATIO07, "not 0.5"),

@@ -345,39 +345,53 @@ def _test_rmse07(model: Any) -> float:
     return rmse(model.predict(test.users, test.items), test.ratings)
 
 
+def _best_val07(rank: int = 10, reg: float = 0.04) -> float:
+    return min(_mf07(rank, reg)[1].val_rmse)
+
+
+_CHOOSE_ON_VAL = ("テストデータは選んだモデルを最後に一度だけ測るためのものです。"
+                  "設定は検証データで比べるので、`min(history.val_rmse)` で答えてください。",
+                  "The test data is for measuring the chosen model once, at the end; settings are "
+                  "compared on the validation data, so answer with `min(history.val_rmse)`.")
+_LAST_VAL = (False, "最後に測った検証データの RMSE ではなく、いちばん良かったときの値です。"
+                    "早期終了はその時点のパラメータに戻します。`min(history.val_rmse)` を使ってください。",
+             "Not the last validation RMSE measured, but the best one: early stopping goes back to "
+             "that point. Use `min(history.val_rmse)`.")
+
+
 @_exercise("07-1")
 def _other_ranks(answer: Any) -> Verdict:
-    expected = [_test_rmse07(_mf07(rank)[0]) for rank in (5, 20)]
+    expected = [_best_val07(rank) for rank in (5, 20)]
     values = _as_floats(answer, 2)
     if values is None:
-        return (False, "(ランク 5 のテストの RMSE, ランク 20 のテストの RMSE) の組で答えてください。",
-                "Answer with the pair (test RMSE at rank 5, test RMSE at rank 20).")
+        return (False, "(ランク 5 の検証データでの最良の RMSE, ランク 20 の同じ値) の組で答えてください。",
+                "Answer with the pair (best validation RMSE at rank 5, the same at rank 20).")
     if _all_close(values, expected):
         return _OK
     if _all_close(values, expected[::-1]):
         return (False, "順序が逆です。ランク 5 を先にしてください。", "The order is swapped: rank 5 first.")
     if _all_close(values, np.square(expected)):
         return _MSE
-    if _all_close(values, [min(_mf07(rank)[1].val_rmse) for rank in (5, 20)]):
-        return (False, "それは検証データでの RMSE です。テストデータで測ってください。",
-                "Those are validation RMSEs; measure on the test data.")
-    if any(_close(v, _test_rmse07(_mf07(10)[0])) for v in values):
+    if _all_close(values, [_test_rmse07(_mf07(rank)[0]) for rank in (5, 20)]):
+        return (False, "それはテストデータでの RMSE です。" + _CHOOSE_ON_VAL[0],
+                "Those are test RMSEs. " + _CHOOSE_ON_VAL[1])
+    if _all_close(values, [_mf07(rank)[1].val_rmse[-1] for rank in (5, 20)]):
+        return _LAST_VAL
+    if any(_close(v, _best_val07(10)) for v in values):
         return (False, "片方がランク 10 のままの値です。`BiasedMF(..., rank=...)` "
                        "を変えて学習し直してください。",
                 "One value is still that of rank 10; change `BiasedMF(..., rank=...)` and train again.")
     if _close(values[0], expected[0]) or _close(values[1], expected[1]):
         return (False, "片方は合っています。もう片方のランクでも、ほかの設定はそのままで学習してください。",
                 "One of them is right; train the other rank with every other setting unchanged.")
-    return (False, "第 4 節のセルで `rank=` だけを変え、`model.predict(test.users, test.items)` の RMSE "
-                   "を求めてください。",
-            "Change only `rank=` in the cell of section 4 and compute the RMSE of "
-            "`model.predict(test.users, test.items)`.")
+    return (False, "第 4 節のセルで `rank=` だけを変えて学習し、`min(history.val_rmse)` を求めてください。",
+            "Change only `rank=` in the cell of section 4, train, and compute `min(history.val_rmse)`.")
 
 
 @_exercise("07-2")
 def _no_regularization(answer: Any) -> Verdict:
     model, history = _mf07(10, 0.0)
-    expected = _test_rmse07(model)
+    expected = min(history.val_rmse)
     value = _as_float(answer)
     if value is None:
         return _TYPE_FLOAT
@@ -385,17 +399,19 @@ def _no_regularization(answer: Any) -> Verdict:
         return _OK
     if _close(value, expected**2):
         return _MSE
-    if _close(value, min(history.val_rmse)):
-        return (False, "それは検証データでの RMSE です。テストデータで測ってください。",
-                "That is the validation RMSE; measure on the test data.")
+    if _close(value, _test_rmse07(model)):
+        return (False, "それはテストデータでの RMSE です。" + _CHOOSE_ON_VAL[0],
+                "That is the test RMSE. " + _CHOOSE_ON_VAL[1])
+    if _close(value, history.val_rmse[-1]):
+        return _LAST_VAL
     if any(_close(value, v) for v in history.train_rmse):
-        return (False, "それは学習データでの RMSE です。テストデータで測ってください。",
-                "That is a training RMSE; measure on the test data.")
-    if _close(value, _test_rmse07(_mf07(10, 0.04)[0])):
+        return (False, "それは学習データでの RMSE です。検証データで測ってください。",
+                "That is a training RMSE; measure on the validation data.")
+    if _close(value, _best_val07(10, 0.04)):
         return (False, "それは `reg=0.04` のときの値です。`reg=0` で学習し直してください。",
                 "That is the value with `reg=0.04`; train again with `reg=0`.")
-    return (False, "第 4 節の `fit(...)` で `reg=0` とだけ変え、テストデータの RMSE を求めてください。",
-            "In the `fit(...)` of section 4, change only `reg`, to 0, and compute the test RMSE.")
+    return (False, "第 4 節の `fit(...)` で `reg=0` とだけ変え、`min(history.val_rmse)` を求めてください。",
+            "In the `fit(...)` of section 4, change only `reg`, to 0, and compute `min(history.val_rmse)`.")
 
 
 @_exercise("07-3")
