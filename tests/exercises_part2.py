@@ -162,7 +162,7 @@ def fold_in_run(n: int) -> tuple[float, float, float]:
     true_all = TRUTH07.mean + true_b + TRUTH07.item_bias + TRUTH07.item_factors @ true_p
     shown = rng.choice(np.argsort(-POPULARITY)[:300], n, replace=False)
     ratings_shown = true_all[shown] + rng.normal(0, TRUTH07.noise, n)
-    predicted = fold_in(MODEL08, shown, ratings_shown, reg=1.0).scores(MODEL08)
+    predicted = fold_in(MODEL08, shown, ratings_shown).scores(MODEL08)
     unseen = ~np.isin(ALL_ITEMS, shown)
     baseline = float(MODEL08.global_mean) + MODEL08.item_bias.weight[:, 0].detach().double().numpy()
     return (rmse(predicted[unseen], true_all[unseen]), rmse(baseline[unseen], true_all[unseen]),

@@ -564,7 +564,7 @@ def _fold_in_rmses(n: int) -> tuple[float, float, float]:
     true_all = truth.mean + true_b + truth.item_bias + truth.item_factors @ true_p
     shown = rng.choice(np.argsort(-popularity)[:300], n, replace=False)
     ratings_shown = true_all[shown] + rng.normal(0, truth.noise, shown.size)
-    predicted = fold_in(model, shown, ratings_shown, reg=1.0).scores(model)
+    predicted = fold_in(model, shown, ratings_shown).scores(model)
     unseen = np.setdiff1d(np.arange(train.n_items), shown)
     baseline = float(model.global_mean) + model.item_bias.weight[:, 0].detach().double().numpy()
     return (rmse(predicted[unseen], true_all[unseen]), rmse(baseline[unseen], true_all[unseen]),
