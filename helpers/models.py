@@ -15,7 +15,8 @@ class BiasedMF(nn.Module):
     """r̂_ui = μ + b_u + b_i + p_u·q_i, with embeddings for the biases and factors. (06)
 
     μ (`global_mean`) is fixed: the mean training rating. Factors start as N(0, init_std²),
-    biases at 0.
+    biases at 0. `fit` and `fit_als` set the factors and bias of every user and item without a
+    training rating to 0, so such a user's score is μ + b_i and such an item's μ + b_u.
     """
 
     def __init__(self, n_users: int, n_items: int, rank: int, global_mean: float = 0.0, *,

@@ -12,7 +12,7 @@ import torch
 from helpers.datasets import Ratings, make_synthetic, split_random
 from helpers.metrics import rmse
 from helpers.models import BiasedMF
-from helpers.training import DivergenceError, History, fit, fit_biases
+from helpers.training import DivergenceError, History, fit, fit_als, fit_biases
 from tests.bilingual import assert_bilingual
 
 # Every call passes these explicitly, so the tests do not depend on fit's (tunable) defaults.
@@ -286,3 +286,76 @@ def test_fit_with_sizes_that_differ_from_the_model(split: Split, model_size: tup
     data = Ratings(train.users, train.items, train.ratings, *data_size)
     history = fit(model, data, None, **{**SETTINGS, "max_steps": 10})
     assert len(history.loss) == 10 and history.loss[-1] < history.loss[0]
+
+
+# --- both trainers: users and items without training ratings, NaN in data or model ------------------
+
+TRAINERS = {"fit": lambda m, t: fit(m, t, None, **{**SETTINGS, "max_steps": 20}),
+            "fit_als": lambda m, t: fit_als(m, t, reg=0.05, sweeps=3)}
+
+
+def with_unrated_user_and_item(train: Ratings) -> Ratings:
+    """The same ratings, declaring one more user and one more item, neither with a rating."""
+    return Ratings(train.users, train.items, train.ratings, train.n_users + 1, train.n_items + 1)
+
+
+@pytest.mark.parametrize("trainer", list(TRAINERS))
+def test_users_and_items_without_ratings_rest_on_the_mean_and_biases(split: Split, trainer: str) -> None:
+    """Their factors and bias end at exactly 0 (even from a start of 1s and NaN), so a user without
+    ratings is scored μ + b_i and an item without ratings μ + b_u, under both trainers."""
+    data = with_unrated_user_and_item(split[0])
+    user, item = data.n_users - 1, data.n_items - 1
+    model = new_model(data)
+    with torch.no_grad():
+        model.user_bias.weight[user] = 1.0
+        model.user_factors.weight[user] = 1.0
+        model.item_factors.weight[item] = float("nan")  # never seen by the loss: set to 0, no error
+    TRAINERS[trainer](model, data)
+    for weight, row in ((model.user_factors.weight, user), (model.user_bias.weight, user),
+                        (model.item_factors.weight, item), (model.item_bias.weight, item)):
+        assert torch.all(weight[row] == 0)
+    mu = float(model.global_mean)
+    b_u = model.user_bias.weight[:, 0].double().detach().numpy()
+    b_i = model.item_bias.weight[:, 0].double().detach().numpy()
+    items, users = np.arange(data.n_items), np.arange(data.n_users)
+    assert np.allclose(model.predict(np.full(data.n_items, user), items), mu + b_i, rtol=0, atol=1e-6)
+    assert np.allclose(model.predict(users, np.full(data.n_users, item)), mu + b_u, rtol=0, atol=1e-6)
+    assert np.abs(b_i[:-1]).max() > 0.01 and np.abs(b_u[:-1]).max() > 0.01  # the biases did train
+
+
+def with_nan_rating(train: Ratings) -> Ratings:
+    """A Ratings whose first rating became NaN after its checks ran (as a later edit of its array would)."""
+    ratings = train.ratings.astype(np.float64)  # a copy
+    ratings[0] = np.nan
+    bad = Ratings(train.users, train.items, train.ratings, train.n_users, train.n_items)
+    object.__setattr__(bad, "ratings", ratings)
+    return bad
+
+
+@pytest.mark.parametrize("trainer", list(TRAINERS))
+@pytest.mark.parametrize("where", ["rating", "model"])
+def test_nan_in_the_ratings_or_the_starting_model_raises(split: Split, trainer: str, where: str) -> None:
+    """No NaN parameters come back silently: the first loss is NaN, and the error says where to look."""
+    train = split[0]
+    model = new_model(train)
+    if where == "model":
+        with torch.no_grad():
+            model.user_bias.weight[int(train.users[0])] = float("nan")
+    else:
+        train = with_nan_rating(train)
+    with pytest.raises(DivergenceError) as err:
+        TRAINERS[trainer](model, train)
+    assert isinstance(err.value, ValueError) and err.value.losses == []
+    assert_bilingual(err)
+    assert "before training starts" in str(err.value)
+
+
+def test_fit_biases_refuses_nan_ratings_and_gives_unrated_rows_zero(split: Split) -> None:
+    with pytest.raises(DivergenceError) as err:
+        fit_biases(with_nan_rating(split[0]))
+    assert_bilingual(err)
+    data = with_unrated_user_and_item(split[0])
+    for reg in (0.0, 10.0):  # reg = 0: 0 ratings / 0 would be NaN
+        _, user_bias, item_bias = fit_biases(data, reg=reg)
+        assert user_bias[-1] == 0 and item_bias[-1] == 0
+        assert np.isfinite(user_bias).all() and np.isfinite(item_bias).all()

@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 from torch import optim
 
 from helpers import (
+    DivergenceError,
     TrainResult,
     init_factors,
     masked_loss_grad,
@@ -18,6 +19,7 @@ from helpers import (
     reconstruct,
     train,
 )
+from tests.bilingual import assert_bilingual
 
 # --- the original post's loop, written out plainly ----------------------------------------------
 
@@ -154,6 +156,22 @@ def test_custom_optimizer_factory() -> None:
     assert [tuple(p.shape) for p in params] == [(2, 5), (2, 4)]
     assert all(p.requires_grad and p.is_leaf for p in params)
     assert len(result.losses) == 30 and result.losses[-1] < result.losses[0]
+
+
+def test_nan_left_by_the_last_step_is_an_error() -> None:
+    """No loss follows the last step, so `train` checks P and Q once at the end: a step that leaves
+    NaN behind (here an optimizer that writes it) is an error, not a returned result."""
+
+    class WritesNaN(optim.SGD):
+        def step(self, closure: object = None) -> None:
+            with torch.no_grad():
+                self.param_groups[0]["params"][0][0, 0] = float("nan")
+
+    with pytest.raises(DivergenceError) as err:
+        train(R0, *init_factors(2, 5, 4, seed=0), steps=1, optimizer=lambda p, lr: WritesNaN(p, lr=lr))
+    assert isinstance(err.value, ValueError) and len(err.value.losses) == 1
+    assert_bilingual(err)
+    assert "lr=" in str(err.value)
 
 
 # --- properties of the masked loss (hypothesis) ---------------------------------------------------
