@@ -202,7 +202,7 @@ def _shifted_mean(answer: Any) -> Verdict:
         return (False, "符号が逆です。三つ組の損失から密行列の損失を引いてください。",
                 "The sign is flipped: subtract the dense loss from the loss over triples.")
     if abs(value) < 1e-9:
-        return (False, "差は 0 ではありません。ふたつの損失を両方表示して比べてください。",
+        return (False, "差は 0 ではありません。2 つの損失を両方表示して比べてください。",
                 "The difference is not 0: print both losses and compare them.")
     if _close(value, loss["triples, mu 0"] - loss["dense, shifted"]):
         return (False, "三つ組の損失が μ = 0 のままです。`same.global_mean` を 1 "
@@ -214,7 +214,7 @@ def _shifted_mean(answer: Any) -> Verdict:
                 "`R - 1` also shifts the missing 0s to -1, which then count as observed; "
                 "compare with `R - 1 * (R != 0)`.")
     if any(_close(value, v) for v in loss.values()):
-        return (False, "損失そのものではなく、ふたつの損失の差を答えてください。",
+        return (False, "損失そのものではなく、2 つの損失の差を答えてください。",
                 "Give the difference between the two losses, not a loss itself.")
     return (False, "第 4 節の `same` で μ = 1 にした三つ組の損失と、`masked_squared_loss(R - 1 * (R != 0), "
                    "P, Q)` "

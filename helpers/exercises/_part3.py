@@ -190,7 +190,7 @@ def _minibatch_lr(answer: Any) -> Verdict:
                     "Each entry of `curve` is a pair (RMSE, seconds): take only the RMSE from the pair "
                     "after the 5th epoch.")
         return (False, "(学習率 0.005 のときの RMSE, 学習率 0.05 のときの RMSE) の、"
-                "数ふたつで答えてください。",
+                "数 2 つで答えてください。",
                 "Answer with two numbers: (RMSE at learning rate 0.005, RMSE at learning rate 0.05).")
     curves = {lr: _minibatch_curve(lr) for lr in (0.005, 0.05)}
     expected = [curves[0.005][-1], curves[0.05][-1]]
@@ -216,7 +216,7 @@ def _minibatch_lr(answer: Any) -> Verdict:
 
 
 _ROWS_25M = (("(a) 密な行列ひとつ", "(a) one dense matrix"),
-             ("(a) 密な形の五つの行列", "(a) five dense matrices"),
+             ("(a) 密な形の 5 つの行列", "(a) five dense matrices"),
              ("三つ組", "triples"), ("(b) gather", "(b) gather"), ("(c) 疎行列", "(c) sparse"),
              ("(d) ALS", "(d) ALS"), ("パラメータと Adam", "parameters + Adam"))
 
@@ -270,7 +270,7 @@ def _memory_rank_128(answer: Any) -> Verdict:
                     "In row (d), the normal equations have (r + 1)² entries (do not forget the 1 for the "
                     "bias term).")
         if k == 6 and any(near(value, _memory_25m(128, copies=c)[6]) for c in (1, 2, 3)):
-            return (False, "最後の行は、パラメータ、勾配、Adam のふたつのモーメントの 4 つ分です。",
+            return (False, "最後の行は、パラメータ、勾配、Adam の 2 つのモーメントの 4 つ分です。",
                     "The last row counts 4 copies: the parameters, the gradients and Adam's two moments.")
         if near(value, _memory_25m(10)[k]):
             return (False, f"「{ja}」の行がランク 10 のままです。"
@@ -358,7 +358,7 @@ def _halves(answer: Any) -> Verdict:
     if sizes == [before, after]:
         return _OK
     if any(sum(s) != len(train) for s in sizes):
-        return (False, "ふたつのシャードの大きさの和が、学習データの評価値の数になっていません。",
+        return (False, "2 つのシャードの大きさの和が、学習データの評価値の数になっていません。",
                 "The two shard sizes do not add up to the number of training ratings.")
     if sizes == [after, before]:
         return (False, "順番が逆です。元の番号での大きさを先に並べてください。",
@@ -411,7 +411,7 @@ def _fit_in_80_gb(answer: Any) -> Verdict:
     pair = _as_floats(answer, 2)
     ints = [_as_int(v) for v in answer] if pair is not None else []
     if pair is None or any(v is None for v in ints):
-        return (False, "(いちばん大きなランク, いちばん小さな K) の、整数ふたつで答えてください。",
+        return (False, "(いちばん大きなランク, いちばん小さな K) の、整数 2 つで答えてください。",
                 "Answer with two integers: (the largest rank, the smallest K).")
     rank, k = ints
     want_rank, want_k = _largest_rank(), _smallest_k()
@@ -426,10 +426,10 @@ def _fit_in_80_gb(answer: Any) -> Verdict:
              "80 GB を GiB として計算しています。第 5 節では 1 GB = 10⁹ バイトです。",
              "That treats 80 GB as GiB; section 5 uses 1 GB = 10⁹ bytes."),
             (_largest_rank(adam=1),
-             "Adam の状態を忘れています。パラメータとふたつのモーメントで 3 倍です。",
+             "Adam の状態を忘れています。パラメータと 2 つのモーメントで 3 倍です。",
              "Adam's state is missing: the parameters and two moments make 3 times as much."),
             (_largest_rank(adam=4),
-             "第 5 節の計算は、パラメータと Adam のふたつのモーメントの 3 倍です（勾配は数えません）。",
+             "第 5 節の計算は、パラメータと Adam の 2 つのモーメントの 3 倍です（勾配は数えません）。",
              "Section 5 counts 3 times the tables: the parameters and Adam's two moments (no gradients)."),
             (_largest_rank(items=False),
              "アイテムの表を忘れています。行の数はユーザー数とアイテム数の和です。",
@@ -454,7 +454,7 @@ def _fit_in_80_gb(answer: Any) -> Verdict:
                 "A larger rank still fits in 80 GB: solve 3 × 4 × (n_users + n_items) × (r + 1) ≤ 80 × 10⁹.")
     mistakes = (
         (_smallest_k(adam=1),
-         "Adam の状態を忘れています。ランク 128 でも、パラメータとふたつのモーメントで 3 倍です。",
+         "Adam の状態を忘れています。ランク 128 でも、パラメータと 2 つのモーメントで 3 倍です。",
          "Adam's state is missing: at rank 128 too, the parameters and two moments make 3 times as much."),
         (_smallest_k(items=False), "各プロセスは、分けたユーザーの表に加えて、アイテムの表を丸ごと持ちます。",
          "Every process also holds the whole item table, besides its part of the user table."),
