@@ -398,7 +398,9 @@ def fit_biases(train: Any, *, reg: float = 10.0, sweeps: int = 10) -> tuple[floa
     return mean, user_bias, item_bias
 
 
-ALS_BLOCK_BYTES = 64 * 2**20  # the most one of ALS's gathered arrays (a block's Z or grams) may take
+# The most one temporary array of fit_als (a block's Z or grams) or of _rmse may take: bounds their
+# memory whatever the rank and the data. Measured at the 1M-like shape, 4-16 MiB is as fast as 64 MiB.
+BLOCK_BYTES = 8 * 2**20
 
 # A block of rows solved together: the rows, their numbers of ratings n_r, and the column indices
 # of their ratings in pieces; a piece is (rows × width), padded with the index of a zero row.
@@ -406,7 +408,7 @@ _Block = tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]
 
 
 def _plan_blocks(crow: torch.Tensor, col: torch.Tensor, n_other: int, size: int, itemsize: int,
-                 budget: int = ALS_BLOCK_BYTES) -> list[_Block]:
+                 budget: int = BLOCK_BYTES) -> list[_Block]:
     """Group the rows of a CSR pattern for `_ridge_rows`, so that every gathered array fits `budget`.
 
     Rows are taken in order of length, up to 1.25 × the shortest in a block (padding wastes at most
@@ -501,7 +503,7 @@ def fit_als(
 
     Users and items without a training rating get factors and bias 0 (their ridge problem has
     no data), so their scores rest on μ and the other side's bias, as in `fit`. Rows are solved
-    in blocks whose arrays stay under 64 MiB (`_ridge_rows`), so memory does not grow with rank² × rows.
+    in blocks whose arrays stay under 8 MiB (`_ridge_rows`), so memory does not grow with rank² × rows.
     Raises `DivergenceError` when the loss or the model's RMSE becomes NaN or infinite.
     """
     reg = check_reg(reg, allow_zero=False,
@@ -525,9 +527,10 @@ def fit_als(
     return monitor.finish()
 
 
-def _rmse(model: Any, users: torch.Tensor, items: torch.Tensor, ratings: torch.Tensor,
-          chunk: int = 1 << 20) -> float:
+def _rmse(model: Any, users: torch.Tensor, items: torch.Tensor, ratings: torch.Tensor) -> float:
     """RMSE of the model on the triples, a chunk at a time so that no N × rank array is made at scale."""
+    # each gathered (chunk × rank) array within BLOCK_BYTES; at most 2**20 ratings, as before at low rank
+    chunk = min(1 << 20, max(1, BLOCK_BYTES // (model.rank * model.global_mean.element_size())))
     if len(ratings) <= chunk:
         return float((model(users, items) - ratings).square().mean().sqrt())
     total = sum(float((model(users[s:s + chunk], items[s:s + chunk]) - ratings[s:s + chunk])

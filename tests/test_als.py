@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from helpers import BiasedMF, DivergenceError, Ratings, fit, fit_als, make_synthetic, rmse, split_random
-from helpers.training import ALS_BLOCK_BYTES, _csr, _plan_blocks, _ridge_rows, _SparseBatch
+from helpers.training import BLOCK_BYTES, _csr, _plan_blocks, _ridge_rows, _SparseBatch
 from tests.bilingual import assert_bilingual
 
 
@@ -119,10 +119,10 @@ def sparse_batch() -> _SparseBatch:
 
 
 @pytest.mark.parametrize("side", ["users", "items"])
-@pytest.mark.parametrize("budget", [ALS_BLOCK_BYTES, 2_240], ids=["64MiB", "tiny"])
+@pytest.mark.parametrize("budget", [BLOCK_BYTES, 2_240], ids=["default", "tiny"])
 def test_blocked_solves_equal_the_former_all_at_once_solves(sparse_batch: _SparseBatch, side: str,
                                                             budget: int) -> None:
-    """To 1e-10 in float64, with one block per length class (64 MiB) or many small blocks and rows
+    """To 1e-10 in float64, with the default budget (8 MiB) or many small blocks and rows
     cut into pieces (a budget of 40 ratings); rows without ratings solve to exactly 0."""
     batch = sparse_batch
     crow, col, n_other = ((batch.crow, batch.items, 92) if side == "users" else
@@ -136,7 +136,7 @@ def test_blocked_solves_equal_the_former_all_at_once_solves(sparse_batch: _Spars
     torch.testing.assert_close(x, reference_rows(crow, col, target, other, 0.07), rtol=0, atol=1e-10)
     empty = (crow[1:] == crow[:-1]).nonzero()[:, 0]
     assert len(empty) == (3 if side == "users" else 2) and torch.all(x[empty] == 0)
-    if budget < ALS_BLOCK_BYTES:
+    if budget < BLOCK_BYTES:
         assert any(len(pieces) > 1 for _, _, pieces in blocks)  # some row was summed in pieces
 
 
