@@ -132,3 +132,19 @@ def test_report_picks_the_best_by_validation_and_the_first_time_within_2_percent
     assert (cells["t→2% s"], cells["n→2%"]) == ("0.3", "3")
     assert (cells["t→SVD s"], cells["× SVD"]) == ("0.3", "6.67")
     assert (cells["step/bound"], cells["Δ RSS MB"]) == ("2", "2")
+
+
+def test_memory_script_measures_each_task_in_its_own_process(tmp_path: Path) -> None:
+    """`benchmarks.memory_25m` at the smoke shape and rank 4, top_n in blocks of 64 users: one row
+    per task with finite positive numbers, peak RSS at least the task's own Δ."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.memory_25m", "--shape", "smoke", "--rank", "4",
+                           "--users-chunk", "64", "--cache", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = {r["method"]: r for r in report.parse_table(done.stdout)}
+    assert list(rows) == ["als", "top_n"]
+    for r in rows.values():
+        assert r["users"] == "200"
+        values = [float(r[c]) for c in ("time s", "peak RSS MB", "Δ RSS MB")]
+        assert all(math.isfinite(v) and v >= 0 for v in values), r
+        assert values[1] >= values[2] and values[1] > 0
