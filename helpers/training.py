@@ -467,8 +467,8 @@ def _ridge_rows(blocks: list[_Block], crow: torch.Tensor, col: torch.Tensor, tar
 
 def _gather_rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """table[index]; on the CPU through NumPy, whose take copies short rows 2-3× faster than torch's."""
-    if table.device.type != "cpu":
-        return table[index]
+    if table.device.type != "cpu":  # index_select takes int32 indices on every device
+        return table.index_select(0, index.reshape(-1)).reshape(*index.shape, *table.shape[1:])
     return torch.from_numpy(np.take(table.detach().numpy(), index.numpy(), axis=0))
 
 
@@ -529,8 +529,7 @@ def fit_als(
 
 def _rmse(model: Any, users: torch.Tensor, items: torch.Tensor, ratings: torch.Tensor) -> float:
     """RMSE of the model on the triples, a chunk at a time so that no N × rank array is made at scale."""
-    # each gathered (chunk × rank) array within BLOCK_BYTES; at most 2**20 ratings, as before at low rank
-    chunk = min(1 << 20, max(1, BLOCK_BYTES // (model.rank * model.global_mean.element_size())))
+    chunk = max(1, BLOCK_BYTES // (model.rank * model.global_mean.element_size()))  # (chunk × rank) arrays
     if len(ratings) <= chunk:
         return float((model(users, items) - ratings).square().mean().sqrt())
     total = sum(float((model(users[s:s + chunk], items[s:s + chunk]) - ratings[s:s + chunk])
