@@ -4,7 +4,8 @@
 #   make html   -- the offline HTML book in build/html (open build/html/index.html)
 #   make e2e    -- browser tests: JupyterLab runs every notebook, the book offline (needs apt)
 # Other targets: make notebooks | make lint | make nav | make lab-reset | make clean
-#   make bench  -- speed/accuracy tables on 100k-/1M-like data (make bench-large: 25M-like); see benchmarks/
+#   make bench  -- speed/accuracy tables on 100k-/1M-like data (make bench-large: 25M-like;
+#                  make bench-memory: peak memory of ALS and top-N at 25M-like); see benchmarks/
 
 PYTHON ?= python3
 VENV := .venv
@@ -19,10 +20,10 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root (common in containers) unless told explicitly.
 ROOT_ARG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-.PHONY: help setup lab lab-reset test notebooks nav lint clean bench bench-large html e2e e2e-deps
+.PHONY: help setup lab lab-reset test notebooks nav lint clean bench bench-large bench-memory html e2e e2e-deps
 
 help:
-	@sed -n '1,7p' Makefile
+	@sed -n '1,8p' Makefile
 
 setup: $(STAMP)
 
@@ -86,6 +87,10 @@ bench: $(BENCH_STAMP)
 
 bench-large: $(BENCH_STAMP)
 	$(BENCH_ENV) $(BIN)/python -m benchmarks.run --large $(BENCH_ARGS)
+
+# Peak memory of one ALS sweep and of top-N for every user at the 25M-like shape (needs only the series' venv).
+bench-memory: $(STAMP)
+	$(BIN)/python -m benchmarks.memory_25m $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
