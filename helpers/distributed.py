@@ -108,7 +108,7 @@ def worker_env(worker: int, world_size: int, master_addr: str, master_port: int,
 def write_shards(train: Ratings, directory: str | Path, *, world_size: int = 2, rank: int = 10,
                  lr: float = 0.1, reg: float = 0.04, steps: int = 100, seed: int = 0,
                  shard_by: str = "user", dtype: torch.dtype = torch.float32) -> list[int]:
-    """Write config.json and shard_K.npz (K = 0, 1, ...) into `directory`: the input of
+    """Write config.json, shard_K.npz (K = 0, 1, ...) and unrated.npz into `directory`: the input of
     `python -m helpers.distributed DIR`, run by `train_data_parallel` or torchrun. Returns the
     shard sizes. μ is the mean of all of `train`, computed here once for every worker. (11)"""
     shards = split_shards(train, world_size, shard_by)
@@ -128,6 +128,11 @@ def write_shards(train: Ratings, directory: str | Path, *, world_size: int = 2, 
     (directory / "config.json").write_text(json.dumps(config))
     for k, shard in enumerate(shards):
         np.savez(directory / f"shard_{k}.npz", users=shard.users, items=shard.items, ratings=shard.ratings)
+    # Users and items with no rating in any shard start (and stay) at 0, as in `fit`: a worker
+    # cannot tell from its own shard alone, so the launcher, which sees all of `train`, lists them.
+    np.savez(directory / "unrated.npz",
+             users=np.flatnonzero(np.bincount(train.users, minlength=train.n_users) == 0),
+             items=np.flatnonzero(np.bincount(train.items, minlength=train.n_items) == 0))
     return [len(shard) for shard in shards]
 
 
@@ -240,6 +245,10 @@ def _worker(directory: Path) -> None:
     # The same seed everywhere: every worker starts from the same parameters.
     model = BiasedMF(cfg["n_users"], cfg["n_items"], cfg["rank"], cfg["global_mean"], seed=cfg["seed"],
                      dtype=dtype)
+    with np.load(directory / "unrated.npz") as f, torch.no_grad():
+        for table, index in (("user", f["users"]), ("item", f["items"])):
+            model.get_parameter(f"{table}_factors.weight")[index] = 0.0
+            model.get_parameter(f"{table}_bias.weight")[index] = 0.0
     weights = [model.get_parameter(name) for name in _WEIGHTS]
     batch = _SparseBatch(shard, (model.n_users, model.n_items), dtype)
     opt = torch.optim.Adam(weights, lr=cfg["lr"])

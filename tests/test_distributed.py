@@ -78,6 +78,22 @@ def test_two_processes_match_one_process(monkeypatch: pytest.MonkeyPatch) -> Non
     assert result.model.global_mean.item() == MEAN and result.model.global_mean.dtype == torch.float64
 
 
+def test_rows_without_ratings_stay_at_zero_as_in_fit() -> None:
+    """A user and an item with no training rating: 0 in every worker, as `fit` leaves them."""
+    keep = (TRAIN.users != 5) & (TRAIN.items != 7)
+    train = TRAIN.subset(keep)
+    result = train_data_parallel(train, world_size=2, rank=3, steps=10, dtype=torch.float64)
+    single = BiasedMF(train.n_users, train.n_items, 3, float(train.ratings.mean()), seed=0,
+                      dtype=torch.float64)
+    fit(single, train, None, max_steps=10)
+    for name, value in single.state_dict().items():
+        np.testing.assert_allclose(result.model.state_dict()[name].numpy(), value.numpy(),
+                                   rtol=0, atol=1e-12, err_msg=name)
+    model = result.model
+    assert model.user_factors.weight[5].abs().max() == 0 and model.user_bias.weight[5, 0] == 0
+    assert model.item_factors.weight[7].abs().max() == 0 and model.item_bias.weight[7, 0] == 0
+
+
 @pytest.mark.parametrize("by", ["user", "rating"])
 @pytest.mark.parametrize("world_size", [1, 2, 3, 5])
 def test_weighted_shards_sum_to_the_full_batch(by: str, world_size: int) -> None:
@@ -140,7 +156,8 @@ def test_bad_train_fails_early(train: object) -> None:
 
 def _prepared(tmp_path: Path) -> Path:
     assert write_shards(TINY, tmp_path, world_size=2, rank=2, steps=5, dtype=torch.float64) == [3, 1]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "shard_0.npz", "shard_1.npz"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["config.json", "shard_0.npz", "shard_1.npz", "unrated.npz"]
     return tmp_path
 
 
