@@ -34,7 +34,8 @@ class Ratings:
     def __post_init__(self) -> None:
         """Check the fields here, not deep in a trainer: a few passes, no copy of clean arrays.
 
-        Integer index arrays keep their dtype; integer-valued float arrays become int64.
+        int32 and int64 index arrays are kept as they are; other integer dtypes (uint8, int16,
+        big-endian …) and integer-valued float arrays become int64, the indices torch accepts.
         """
         n_users = check_positive_int(self.n_users, "n_users", "ユーザー数", "number of users")
         n_items = check_positive_int(self.n_items, "n_items", "アイテム数", "number of items")
@@ -75,6 +76,13 @@ class Ratings:
     @property
     def scale(self) -> tuple[float, float]:
         """(lowest, highest) rating in the data: the rating scale comes from data, not a constant."""
+        if len(self) == 0:
+            raise ValueError(bilingual(
+                "評価値が 1 つもないので、評価の範囲（最小と最大）がありません。評価値のある Ratings で"
+                "呼んでください（分割の一部が空なら、割合を大きくしてください）。",
+                "There are no ratings, so there is no rating scale (lowest and highest). Call it on a "
+                "Ratings with ratings (if a part of a split is empty, give it a larger fraction).",
+            ))
         return float(self.ratings.min()), float(self.ratings.max())
 
     def to_dense(self, dtype: Any = np.float64, *, max_bytes: int = DENSE_LIMIT_BYTES) -> np.ndarray:
@@ -106,8 +114,11 @@ class Ratings:
         return cls(users.astype(np.int64), items.astype(np.int64), R[users, items], *R.shape)
 
 
+_KEPT_INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))  # native byte order: torch indexes with them
+
+
 def _index_array(value: Any, name: str) -> np.ndarray:
-    """`value` as a 1-D integer array (no copy when it already is one); range checked later."""
+    """`value` as a 1-D int32 or int64 array (no copy when it already is one); range checked later."""
     arr = np.asarray(value)
     if arr.dtype.kind not in "iuf":  # integers, unsigned integers, floats; not bool, str, object
         raise TypeError(bilingual(
@@ -128,6 +139,7 @@ def _index_array(value: Any, name: str) -> np.ndarray:
                 f"`{name}` must hold integer indices; {int((~whole).sum())} value(s) are not integers, "
                 f"the first at position {pos}: {arr[pos].item()}.",
             ))
+    if arr.dtype not in _KEPT_INDEX_DTYPES:
         arr = arr.astype(np.int64)
     return arr
 
@@ -331,7 +343,10 @@ def _check_ratings(data: Any) -> Ratings:
             "From a matrix, use `Ratings.from_dense(R)`.",
         ))
     if len(data) == 0:
-        raise ValueError(bilingual("`data` に評価値がありません。", "`data` holds no ratings."))
+        raise ValueError(bilingual(
+            "`data` に評価値がありません。評価値が 1 つ以上ある Ratings を渡してください。",
+            "`data` holds no ratings; pass a Ratings with at least one rating.",
+        ))
     return data
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,10 +54,15 @@ U, I, R = np.array([0, 1, 2, 2]), np.array([1, 0, 2, 3]), np.array([2.5, 4.0, 1.
 
 
 def test_ratings_keeps_clean_arrays_without_copies() -> None:
-    """Valid integer arrays of any int dtype are kept as they are (no copy, same dtype)."""
-    users, items = U.astype(np.int32), I.astype(np.uint16)
+    """Valid int32 and int64 arrays are kept as they are (no copy, same dtype), read-only or memory-mapped
+    ones too; other integer dtypes become int64, which torch can index with."""
+    users, items = U.astype(np.int32), I.copy()
+    items.flags.writeable = False
     data = Ratings(users, items, R, np.int64(4), 5, np.array([10, 11, 12, 13]), None)
     assert data.users is users and data.items is items and data.ratings is R
+    for dtype in (np.uint8, np.uint16, np.int16, np.uint64, ">i8"):
+        other = Ratings(U.astype(dtype), I.astype(dtype), R, 4, 5)
+        assert other.users.dtype == other.items.dtype == np.int64 and other.users.tolist() == U.tolist()
     assert type(data.n_users) is int and data.n_users == 4
     floats = Ratings(U.astype(float), [1, 0, 2, 3], [2.5, 4.0, 1.5, 3.0], 4, 5)  # integer-valued floats
     assert floats.users.dtype == np.int64 and floats.users.tolist() == U.tolist()
@@ -100,6 +106,27 @@ def test_ratings_are_checked_where_made(kwargs: dict[str, Any], error: type, nam
     with pytest.raises(error, match=text) as err:
         Ratings(**fields)
     assert_bilingual(err, *names)
+
+
+def test_memory_mapped_arrays_are_accepted(tmp_path: Path) -> None:
+    """Arrays loaded with `np.load(..., mmap_mode="r")` (read-only, on disk) are valid fields."""
+    for name, value in (("users", U), ("items", I), ("ratings", R)):
+        np.save(tmp_path / f"{name}.npy", value)
+    fields = [np.load(tmp_path / f"{name}.npy", mmap_mode="r") for name in ("users", "items", "ratings")]
+    data = Ratings(*fields, 4, 5)
+    assert data.users.tolist() == U.tolist() and data.scale == (1.5, 4.0)
+
+
+def test_empty_ratings_scale_and_splits_say_what_to_do() -> None:
+    """An empty Ratings is valid, but has no scale and cannot be split: bilingual errors, not NumPy's."""
+    empty = Ratings(U, I, R, 4, 5).subset(np.zeros(4, dtype=bool))
+    with pytest.raises(ValueError, match="no rating scale") as err:
+        _ = empty.scale
+    assert_bilingual(err)
+    for split in (split_random, split_per_user):
+        with pytest.raises(ValueError, match="at least one rating") as err:
+            split(empty)
+        assert_bilingual(err, "data")
 
 
 def test_subset_of_valid_ratings_is_valid() -> None:

@@ -196,6 +196,19 @@ def test_scores_refuses_a_huge_table() -> None:
         scores(random_model(), [0, 1], max_bytes=6 * 8)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint32, ">i8"])
+def test_top_n_excludes_ratings_of_any_integer_dtype(dtype: Any) -> None:
+    """`exclude` built from uint8 (once read as a boolean mask by torch), int16 or big-endian arrays
+    gives the same lists as from int64 ones."""
+    model = random_model(n_users=3, n_items=6)
+    users, items = np.array([0, 1, 1, 2, 2, 2]), np.array([5, 0, 3, 1, 2, 4])
+    plain = Ratings(users, items, np.ones(6), 3, 6)
+    other = Ratings(users.astype(dtype), items.astype(dtype), np.ones(6), 3, 6)
+    expected = top_n(model, [0, 1, 2, 1], k=6, exclude=plain)
+    np.testing.assert_array_equal(top_n(model, [0, 1, 2, 1], k=6, exclude=other), expected)
+    assert (expected == -1).sum(axis=1).tolist() == [1, 2, 3, 2]
+
+
 def test_top_n_bad_exclude() -> None:
     """`exclude` must be Ratings over the model's items."""
     with pytest.raises(TypeError) as err:
