@@ -204,9 +204,13 @@ def _triples(data: Any, name: str,
     from .datasets import Ratings
 
     if not isinstance(data, Ratings) or len(data) == 0:
+        got = "評価値 0 個の Ratings" if isinstance(data, Ratings) else type(data).__name__
+        got_en = "a Ratings with 0 ratings" if isinstance(data, Ratings) else type(data).__name__
         raise TypeError(bilingual(
-            f"`{name}` には空でない Ratings を渡してください（{type(data).__name__} が渡されました）。",
-            f"`{name}` must be a non-empty Ratings object; got {type(data).__name__}.",
+            f"`{name}` には空でない Ratings を渡してください（{got} が渡されました）。"
+            "行列からは `Ratings.from_dense(R)` で作れます。",
+            f"`{name}` must be a non-empty Ratings object; got {got_en}. From a matrix, use "
+            "`Ratings.from_dense(R)`.",
         ))
     return (torch.as_tensor(data.users, dtype=torch.int64), torch.as_tensor(data.items, dtype=torch.int64),
             torch.as_tensor(data.ratings, dtype=dtype))
@@ -356,9 +360,9 @@ def _check_loss(value: float, step: int, losses: list[float], lr: float | None =
         return
     if step == 1:  # nothing has been updated yet: the data or the starting model hold NaN or inf
         ja = (f"学習を始める前の損失がすでに {value} です。評価値とモデルのパラメータに NaN や"
-              "無限大がないか確かめてください。")
-        en = (f"The loss is already {value} before training starts: look for NaN or infinity in the "
-              "ratings and in the model's parameters.")
+              "無限大、極端に大きな値がないか確かめてください。")
+        en = (f"The loss is already {value} before training starts: look for NaN, infinity or extremely "
+              "large values in the ratings and in the model's parameters.")
     elif lr is None:
         ja = (f"反復 {step} の前に損失が {value} になりました。評価値に極端に大きな値がないか"
               "確かめてください。")
@@ -587,9 +591,11 @@ class _Monitor:
         if not math.isfinite(history.train_rmse[-1]):  # checks every trained parameter, at no extra cost
             raise DivergenceError(bilingual(
                 f"{step} 回目の更新の後、学習データの RMSE が {history.train_rmse[-1]} になりました。"
-                "パラメータに NaN または無限大があります。",
+                "パラメータに NaN または無限大があります。`fit` なら学習率 `lr` を下げ、"
+                "`fit_als` なら評価値に極端に大きな値がないか確かめてください。",
                 f"After update {step} the training RMSE is {history.train_rmse[-1]}: the parameters hold "
-                "NaN or infinity.",
+                "NaN or infinity. With `fit`, lower the learning rate `lr`; with `fit_als`, look for "
+                "extremely large ratings.",
             ), history.loss)
         if self.val is None:
             return False

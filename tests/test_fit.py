@@ -350,6 +350,29 @@ def test_nan_in_the_ratings_or_the_starting_model_raises(split: Split, trainer: 
     assert "before training starts" in str(err.value)
 
 
+def test_parameters_gone_non_finite_after_a_step_raise(split: Split) -> None:
+    """A step so large that the parameters overflow: the evaluation after it (here the only one) stops
+    `fit` with an error that says what to do, instead of returning the broken model."""
+    train = split[0]
+    with pytest.raises(DivergenceError, match="After update 1 the training RMSE is nan") as err:
+        fit(new_model(train), train, None, lr=1e30, max_steps=1)
+    assert_bilingual(err, "lr")
+    assert len(err.value.losses) == 1 and math.isfinite(err.value.losses[0])
+    huge = Ratings(train.users, train.items, train.ratings * 1e160, train.n_users, train.n_items)
+    model = BiasedMF(train.n_users, train.n_items, 2, float(huge.ratings.mean()), dtype=torch.float64)
+    with pytest.raises(DivergenceError, match="extremely large values") as err:  # squares overflow
+        fit_als(model, huge, reg=0.1, sweeps=2)
+    assert_bilingual(err)
+
+
+def test_empty_train_names_the_empty_ratings(split: Split) -> None:
+    """An empty Ratings (e.g. an empty part of a split) is refused, saying that it is empty."""
+    empty = split[0].subset(np.zeros(0, dtype=np.int64))
+    with pytest.raises(TypeError, match="a Ratings with 0 ratings") as err:
+        fit(new_model(split[0]), empty)
+    assert_bilingual(err, "train")
+
+
 def test_fit_biases_refuses_nan_ratings_and_gives_unrated_rows_zero(split: Split) -> None:
     with pytest.raises(DivergenceError) as err:
         fit_biases(with_nan_rating(split[0]))
