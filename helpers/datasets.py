@@ -135,9 +135,11 @@ def _index_array(value: Any, name: str) -> np.ndarray:
             pos = int(np.argmin(whole))
             raise ValueError(bilingual(
                 f"`{name}` は整数の番号にしてください。整数でない値が {int((~whole).sum())} 個あり、"
-                f"最初は位置 {pos} の {arr[pos].item()} です。",
+                f"最初は位置 {pos} の {arr[pos].item()} です。番号の列を取り違えていないか、"
+                "NaN の行が混じっていないか確かめてください。",
                 f"`{name}` must hold integer indices; {int((~whole).sum())} value(s) are not integers, "
-                f"the first at position {pos}: {arr[pos].item()}.",
+                f"the first at position {pos}: {arr[pos].item()}. Check that this is the index column "
+                "and that no row with NaN slipped in.",
             ))
     if arr.dtype not in _KEPT_INDEX_DTYPES:
         arr = arr.astype(np.int64)

@@ -80,7 +80,7 @@ NAN_R = np.array([2.5, np.nan, 1.5, np.inf])
     pytest.param({"ratings": np.float64(3.0)}, ValueError, ["ratings"], "1-D", id="scalar-ratings"),
     pytest.param({"users": U + 0.5}, ValueError, ["users"], "4 value.*not integers.*position 0: 0.5",
                  id="fractional"),
-    pytest.param({"items": np.array([1.0, np.nan, 2, 3])}, ValueError, ["items"], "position 1",
+    pytest.param({"items": np.array([1.0, np.nan, 2, 3])}, ValueError, ["items"], "position 1.*row with NaN",
                  id="nan-index"),
     pytest.param({"users": U > 0}, TypeError, ["users"], "dtype bool", id="bool"),
     pytest.param({"items": np.array(["a", "b", "c", "d"])}, TypeError, ["items"], "np.unique", id="str"),
