@@ -1,7 +1,13 @@
-"""Error and ranking metrics: RMSE, MAE, precision@k, recall@k, NDCG@k (07, 08)."""
+"""Error and ranking metrics (07, 08, 12, 13).
+
+RMSE and MAE (07); precision@k, recall@k, NDCG@k and `ranking_report` (08); hit rate, MRR, catalogue
+coverage and the mean popularity of what is recommended (12); per-user scores, bootstrap intervals
+over users and a paired bootstrap comparison of two models (13).
+"""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -95,13 +101,9 @@ def ndcg_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> 
     return float(dcg / ideal)
 
 
-def ranking_report(recommended: Mapping[int, Sequence[int]], relevant: Mapping[int, Collection[int]],
-                   k: int, *, capped: bool = False) -> dict[str, float]:
-    """Mean precision@k, recall@k and NDCG@k over the users that have relevant items. (08)
-
-    Denominators as in `precision_at_k` (k) and `recall_at_k` (|relevant|, or min(|relevant|, k)
-    with `capped=True`); lists from `top_n`, -1 padding included, are accepted as they are.
-    """
+def _report_users(recommended: Mapping[int, Sequence[int]],
+                  relevant: Mapping[int, Collection[int]]) -> list[int]:
+    """The users that have relevant items, in the order of `relevant`; each must have a list."""
     users = [u for u, items in relevant.items() if len(items) > 0]
     if not users:
         raise ValueError(bilingual("関連アイテムのあるユーザーがいません。", "No user has a relevant item."))
@@ -111,10 +113,229 @@ def ranking_report(recommended: Mapping[int, Sequence[int]], relevant: Mapping[i
             f"ユーザー {missing[0]} の推薦リストがありません。",
             f"No recommendations for user {missing[0]}.",
         ))
+    return users
+
+
+def ranking_report(recommended: Mapping[int, Sequence[int]], relevant: Mapping[int, Collection[int]],
+                   k: int, *, capped: bool = False, extra: bool = False) -> dict[str, float]:
+    """Mean precision@k, recall@k and NDCG@k over the users that have relevant items. (08)
+
+    Denominators as in `precision_at_k` (k) and `recall_at_k` (|relevant|, or min(|relevant|, k)
+    with `capped=True`); lists from `top_n`, -1 padding included, are accepted as they are.
+    `extra=True` (12) adds the mean `hit_rate@k` and `mrr@k` before "users".
+    """
+    users = _report_users(recommended, relevant)
     recall = [recall_at_k(recommended[u], relevant[u], k, capped=capped) for u in users]
-    return {
+    report = {
         f"precision@{k}": float(np.mean([precision_at_k(recommended[u], relevant[u], k) for u in users])),
         f"recall@{k}": float(np.mean(recall)),
         f"ndcg@{k}": float(np.mean([ndcg_at_k(recommended[u], relevant[u], k) for u in users])),
-        "users": float(len(users)),
     }
+    if extra:
+        for name, metric in (("hit_rate", hit_rate_at_k), ("mrr", mrr_at_k)):
+            report[f"{name}@{k}"] = float(np.mean([metric(recommended[u], relevant[u], k) for u in users]))
+    report["users"] = float(len(users))
+    return report
+
+
+# --- beyond 08: hit rate, MRR, coverage, popularity of what is recommended (12) ------------------
+
+
+def hit_rate_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:
+    """1 if any relevant item is among the first k recommendations, else 0. (12)
+
+    Averaged over users this is the share of users with at least one hit. Negative entries are
+    empty slots; an empty `relevant` is refused, as for recall and NDCG.
+    """
+    top = _top(recommended, k)
+    _check_relevant(relevant, "ヒット率", "Hit rate")
+    return float(any(item in relevant for item in top))
+
+
+def mrr_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:
+    """Reciprocal rank 1/j of the first relevant item at position j ≤ k, 0 if none. (12)
+
+    Averaged over users this is the mean reciprocal rank (MRR@k). An empty slot (negative entry)
+    keeps its position, as in `ndcg_at_k`.
+    """
+    top = _top(recommended, k)
+    _check_relevant(relevant, "MRR", "MRR")
+    for j, item in enumerate(top, start=1):
+        if item in relevant:
+            return 1.0 / j
+    return 0.0
+
+
+def _lists(recommended_lists: Any, k: int | None) -> list[np.ndarray]:
+    """Each user's list (a Mapping's values or the rows of an array), cut at k, empty slots dropped."""
+    if k is not None:
+        k = check_positive_int(k, "k", "上位の件数", "cut-off")
+    is_map = isinstance(recommended_lists, Mapping)
+    rows = list(recommended_lists.values()) if is_map else list(recommended_lists)
+    if not rows:
+        raise ValueError(bilingual(
+            "`recommended_lists` が空です。ユーザーごとの推薦リストを 1 つ以上渡してください。",
+            "`recommended_lists` is empty; pass at least one user's recommendation list.",
+        ))
+    lists = []
+    for row in rows:
+        array = np.asarray(row).ravel()[:k]
+        if array.size and not np.issubdtype(array.dtype, np.integer):
+            raise TypeError(bilingual(
+                f"`recommended_lists` の要素はアイテム番号（整数）にしてください（dtype {array.dtype}）。",
+                f"`recommended_lists` must hold item ids (integers); got dtype {array.dtype}.",
+            ))
+        lists.append(array[array >= 0].astype(np.int64))
+    return lists
+
+
+def coverage(recommended_lists: Any, n_items: int, *, k: int | None = None) -> float:
+    """Catalogue coverage: distinct items in any user's list (first k if given) / n_items. (12)
+
+    `recommended_lists` is a {user: list} mapping (as for `ranking_report`), a 2-D array from
+    `top_n`, or a list of lists; negative entries (padding) are empty slots. Popularity, which shows
+    everyone the same list, covers about k / n_items of the catalogue.
+    """
+    n_items = check_positive_int(n_items, "n_items", "アイテム数", "number of items")
+    items = np.concatenate(_lists(recommended_lists, k))
+    if items.size and items.max() >= n_items:
+        raise ValueError(bilingual(
+            f"`recommended_lists` にアイテム {int(items.max())} がありますが、`n_items` は {n_items} です。",
+            f"`recommended_lists` holds item {int(items.max())} but `n_items` is {n_items}.",
+        ))
+    return float(np.unique(items).size / n_items)
+
+
+def mean_popularity(recommended_lists: Any, item_counts: Any, *, k: int | None = None) -> float:
+    """Average recommendation popularity: the mean over users of their list's mean `item_counts`. (12)
+
+    `item_counts[i]` is item i's popularity in training, e.g. `np.bincount(train.items,
+    minlength=n_items)` (counts) or that divided by the number of users (the share of users who
+    chose it); the result is in the same unit. Empty slots are skipped; a user whose list is all
+    empty slots is left out (Abdollahpouri et al. 2019). Compare it with the catalogue's mean,
+    `item_counts.mean()`: well above it means the model favours popular items (popularity bias).
+    """
+    counts = np.asarray(item_counts, dtype=np.float64).ravel() if np.ndim(item_counts) else np.empty(0)
+    if counts.size == 0 or not np.isfinite(counts).all() or (counts < 0).any():
+        raise ValueError(bilingual(
+            "`item_counts` はアイテムごとの学習データでの人気度（0 以上の有限の数）を並べた"
+            "空でない配列にしてください。",
+            "`item_counts` must be a non-empty array of each item's training popularity (finite, ≥ 0).",
+        ))
+    lists = [items for items in _lists(recommended_lists, k) if items.size]
+    if not lists:
+        raise ValueError(bilingual(
+            "`recommended_lists` のリストがすべて空（-1 だけ）なので、平均人気度を定義できません。",
+            "Every list in `recommended_lists` is empty (only -1), so the mean popularity is undefined.",
+        ))
+    top = max(int(items.max()) for items in lists)
+    if top >= counts.size:
+        raise ValueError(bilingual(
+            f"`recommended_lists` にアイテム {top} がありますが、`item_counts` は {counts.size} 個です。",
+            f"`recommended_lists` holds item {top} but `item_counts` has only {counts.size} entries.",
+        ))
+    return float(np.mean([counts[items].mean() for items in lists]))
+
+
+# --- variance over users: per-user scores and bootstrap intervals (13) ---------------------------
+
+_PER_USER = {
+    "precision": lambda rec, rel, k, capped: precision_at_k(rec, rel, k),
+    "recall": lambda rec, rel, k, capped: recall_at_k(rec, rel, k, capped=capped),
+    "ndcg": lambda rec, rel, k, capped: ndcg_at_k(rec, rel, k),
+    "hit_rate": lambda rec, rel, k, capped: hit_rate_at_k(rec, rel, k),
+    "mrr": lambda rec, rel, k, capped: mrr_at_k(rec, rel, k),
+}
+
+
+def per_user_scores(recommended: Mapping[int, Sequence[int]], relevant: Mapping[int, Collection[int]],
+                    k: int, metric: str = "ndcg", *, capped: bool = False) -> np.ndarray:
+    """One score per user with relevant items, in the order of `relevant` (as `ranking_report`). (13)
+
+    `metric` is "precision", "recall", "ndcg", "hit_rate" or "mrr"; the mean of the result is the
+    corresponding `ranking_report` entry. Two models scored with the same `relevant` give arrays
+    over the same users in the same order, as `paired_bootstrap` needs.
+    """
+    if metric not in _PER_USER:
+        raise ValueError(bilingual(
+            f"`metric` は {', '.join(map(repr, _PER_USER))} のどれかにしてください"
+            f"（{metric!r} が渡されました）。",
+            f"`metric` must be one of {', '.join(map(repr, _PER_USER))}; got {metric!r}.",
+        ))
+    score = _PER_USER[metric]
+    check_positive_int(k, "k", "上位の件数", "cut-off")
+    users = _report_users(recommended, relevant)
+    return np.array([score(recommended[u], relevant[u], k, capped) for u in users], dtype=np.float64)
+
+
+def _check_scores(values: Any, name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or array.size == 0 or not np.isfinite(array).all():
+        raise ValueError(bilingual(
+            f"`{name}` はユーザーごとのスコアを並べた、空でない有限の 1 次元配列にしてください"
+            f"（形状 {array.shape}）。`per_user_scores` の結果を渡せます。",
+            f"`{name}` must be a non-empty, finite 1-D array of per-user scores (got shape {array.shape}); "
+            "`per_user_scores` gives one.",
+        ))
+    return array
+
+
+def _bootstrap_means(values: np.ndarray, n_boot: int, level: float, seed: int) -> np.ndarray:
+    """Means of `n_boot` resamples of `values` (users drawn with replacement), in bounded blocks."""
+    check_positive_int(n_boot, "n_boot", "リサンプリングの回数", "number of resamples")
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0.0 < level < 1.0:
+        raise ValueError(bilingual(
+            f"`level`（信頼水準）は 0 と 1 の間の数にしてください（{level!r} が渡されました）。例: 0.95。",
+            f"`level` (confidence level) must be a number strictly between 0 and 1; got {level!r}. "
+            "E.g. 0.95.",
+        ))
+    rng = np.random.default_rng(seed)
+    n = values.size
+    block = max(1, 2**22 // n)  # about 4M indices (32 MiB) at a time
+    means = np.empty(n_boot)
+    for start in range(0, n_boot, block):
+        stop = min(start + block, n_boot)
+        means[start:stop] = values[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
+    return means
+
+
+def bootstrap_ci(values: Any, *, n_boot: int = 1000, level: float = 0.95,
+                 seed: int = 0) -> tuple[float, float, float]:
+    """(mean, low, high): the mean of per-user scores and its percentile bootstrap interval over users. (13)
+
+    Users are drawn with replacement `n_boot` times (seeded: the same seed gives the same interval);
+    low and high are the (1 - level)/2 and (1 + level)/2 quantiles of the resampled means. The
+    width shrinks like 1/√(number of users): 4× the users, about half the width.
+    """
+    array = _check_scores(values, "values")
+    means = _bootstrap_means(array, n_boot, level, seed)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(array.mean()), float(low), float(high)
+
+
+def paired_bootstrap(a: Any, b: Any, *, n_boot: int = 1000, level: float = 0.95,
+                     seed: int = 0) -> tuple[float, float, float, float]:
+    """(mean a - b, low, high, share of resampled differences ≤ 0): two models on the same users. (13)
+
+    `a` and `b` are per-user scores of two models over the same users in the same order (from
+    `per_user_scores` with the same `relevant`). Resampling users together keeps what the two share
+    (some users are easy for every model), so the interval of the difference is much narrower than
+    two separate intervals suggest. The last value is a one-sided bootstrap p-value for "a beats b":
+    small (e.g. < 0.025) when the whole interval lies above 0.
+
+    Why 0.002 can be noise: per-user NDCG ranges over [0, 1] with a standard deviation near 0.3, so
+    a mean over 1,000 users has a standard error near 0.3 / √1000 ≈ 0.01. Even paired, per-user
+    differences often have a standard deviation near 0.1, a standard error near 0.003: a gap of
+    0.002 is then well inside the interval, and another split or seed may reverse it.
+    """
+    x = _check_scores(a, "a")
+    y = _check_scores(b, "b")
+    if x.shape != y.shape:
+        raise ValueError(bilingual(
+            f"`a` と `b` は同じユーザーのスコアにしてください（{x.size} 人と {y.size} 人）。",
+            f"`a` and `b` must score the same users ({x.size} and {y.size} values).",
+        ))
+    diff = x - y
+    means = _bootstrap_means(diff, n_boot, level, seed)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(diff.mean()), float(low), float(high), float(np.mean(means <= 0))
