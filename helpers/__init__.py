@@ -2,11 +2,27 @@
 
 Each function is written out first in the notebook that teaches it (named in its docstring);
 this package keeps the reusable version for the later notebooks and the tests.
+`helpers.implicit` (implicit feedback: synthetic interactions with known truth, weighted ALS) is
+imported on its own until its notebooks (12, 13) exist.
 """
 
 from .data import init_factors, observed_mask, original_ratings
 from .datasets import Ratings, SyntheticTruth, make_synthetic, split_per_user, split_random
-from .metrics import mae, ndcg_at_k, precision_at_k, ranking_report, recall_at_k, rmse
+from .metrics import (
+    bootstrap_ci,
+    coverage,
+    hit_rate_at_k,
+    mae,
+    mean_popularity,
+    mrr_at_k,
+    ndcg_at_k,
+    paired_bootstrap,
+    per_user_scores,
+    precision_at_k,
+    ranking_report,
+    recall_at_k,
+    rmse,
+)
 from .models import BiasedMF
 from .movielens import load_movielens
 from .plotting import plot_loss, plot_matrix, use_japanese_font
@@ -27,7 +43,9 @@ from .training import (
 
 __all__ = [
     "BiasedMF", "DivergenceError", "History", "NewUser", "Ratings", "SyntheticTruth", "TrainResult",
-    "fit", "fit_als", "fit_biases", "fold_in", "init_factors", "load_movielens", "mae", "make_synthetic",
+    "bootstrap_ci", "coverage", "fit", "fit_als", "fit_biases", "fold_in", "hit_rate_at_k",
+    "init_factors", "load_movielens", "mae", "make_synthetic", "mean_popularity", "mrr_at_k",
+    "paired_bootstrap", "per_user_scores",
     "masked_loss_grad", "masked_squared_loss", "ndcg_at_k", "observed_mask", "original_ratings",
     "plot_loss", "plot_matrix", "precision_at_k", "ranking_report", "recall_at_k", "reconstruct",
     "rmse", "scores", "set_seed", "setup_notebook", "similar_items", "split_per_user", "split_random",
