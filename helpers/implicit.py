@@ -47,7 +47,7 @@ from .datasets import (
 )
 from .metrics import ranking_report
 from .models import check_index
-from .recommend import _best_k, _check_k, _group_by_user, _rated_in
+from .recommend import _check_k, _check_scores_size, _rank_in_blocks
 from .training import _csr, _gather_rows, _plan_blocks, _solve
 
 BLOCK_BYTES = 64 * 2**20  # the most one block of users × items scores may take
@@ -72,16 +72,11 @@ def _block_rows(n_items: int) -> int:
     return max(1, BLOCK_BYTES // (8 * n_items))
 
 
-@dataclass(frozen=True)
-class ImplicitTruth:
-    """The model behind `make_interactions`: factors, popularity, a and β; ranks items perfectly. (12)"""
+class _FactorRanker:
+    """What `ImplicitTruth` and `WALSModel` share: sizes from the factor tables, top-N by `_block_scores`."""
 
     user_factors: np.ndarray
     item_factors: np.ndarray
-    popularity: np.ndarray  # exposure weights, summing to 1
-    popularity_exponent: float  # a
-    affinity: float  # β
-    play_rate: float
 
     @property
     def n_users(self) -> int:
@@ -91,7 +86,27 @@ class ImplicitTruth:
     def n_items(self) -> int:
         return int(self.item_factors.shape[0])
 
-    def _logits(self, users: np.ndarray) -> np.ndarray:
+    def _block_scores(self, users: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def top_n(self, users: Any, k: int = 10, exclude: Ratings | None = None) -> np.ndarray:
+        """The k best items per user, best first, skipping `exclude` (as `top_n` of 08). (12)"""
+        users = check_index(users, "users", self.n_users)
+        return _top_n_blocks(self._block_scores, users, k, self.n_items, exclude)
+
+
+@dataclass(frozen=True)
+class ImplicitTruth(_FactorRanker):
+    """The model behind `make_interactions`: factors, popularity, a and β; ranks items perfectly. (12)"""
+
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+    popularity: np.ndarray  # exposure weights, summing to 1
+    popularity_exponent: float  # a
+    affinity: float  # β
+    play_rate: float
+
+    def _block_scores(self, users: np.ndarray) -> np.ndarray:
         """a·log popularity_i + β·p_u·q_i for `users` × all items (unnormalized log-probabilities)."""
         return self.popularity_exponent * np.log(self.popularity) \
             + self.affinity * (self.user_factors[users] @ self.item_factors.T)
@@ -104,44 +119,22 @@ class ImplicitTruth:
         with the size it would need, above `max_bytes` (use `top_n` for many users).
         """
         users = check_index(users, "users", self.n_users)
-        needed = users.size * self.n_items * 8
-        if needed > max_bytes:
-            raise MemoryError(bilingual(
-                f"{users.size:,} ユーザー × {self.n_items:,} アイテムのスコア（float64）には "
-                f"{needed / 2**30:,.1f} GiB 必要で、上限 {max_bytes / 2**30:,.1f} GiB を超えます。"
-                "上位だけが要るなら `top_n` を使うか、ユーザーを小分けにしてください。",
-                f"Scores for {users.size:,} users × {self.n_items:,} items (float64) need "
-                f"{needed / 2**30:,.1f} GiB, over the limit of {max_bytes / 2**30:,.1f} GiB. Use `top_n` "
-                "for top lists, or ask for fewer users at a time.",
-            ))
+        _check_scores_size(users.size, self.n_items, max_bytes)
         out = np.empty((users.size, self.n_items))
         rows = _block_rows(self.n_items)
         for start in range(0, users.size, rows):
-            logits = self._logits(users[start:start + rows])
+            logits = self._block_scores(users[start:start + rows])
             peak = logits.max(axis=1, keepdims=True)
             out[start:start + rows] = logits - peak - np.log(np.exp(logits - peak).sum(axis=1, keepdims=True))
         return out
 
-    def top_n(self, users: Any, k: int = 10, exclude: Ratings | None = None) -> np.ndarray:
-        """The k most likely items per user, best first, skipping `exclude` (as `top_n` of 08). (12)"""
-        users = check_index(users, "users", self.n_users)
-        return _top_n_blocks(lambda block: self._logits(block), users, k, self.n_items, exclude)
 
 
 def _top_n_blocks(score: Any, users: np.ndarray, k: int, n_items: int, exclude: Ratings | None) -> np.ndarray:
-    """Top-k lists from `score(block_users) -> (len(block), n_items)`, in blocks, as recommend.top_n."""
+    """Top-k lists from `score(block_users) -> (len(block), n_items)` NumPy scores, as recommend.top_n."""
     k = _check_k(k, n_items)
-    grouped = None if exclude is None else _group_by_user(exclude, users, n_items)
-    out = np.empty((users.size, k), dtype=np.int64)
-    rows = _block_rows(n_items)
-    for start in range(0, users.size, rows):
-        block_users = users[start:start + rows]
-        block = torch.as_tensor(np.array(score(block_users), dtype=np.float64))
-        if grouped is not None:
-            row, item = _rated_in(grouped, block_users)
-            block[torch.as_tensor(row), torch.as_tensor(item)] = -torch.inf
-        out[start:start + rows] = _best_k(block, k)
-    return out
+    return _rank_in_blocks(lambda block: torch.tensor(np.asarray(score(block), dtype=np.float64)),
+                           users, k, n_items, exclude, _block_rows(n_items))
 
 
 def _activity(rng: np.random.Generator, n_users: int, total: int, minimum: int, cap: int,
@@ -222,7 +215,7 @@ def make_interactions(
     for start in range(0, n_users, rows):
         block = np.arange(start, min(start + rows, n_users))
         # Gumbel top-n: the n largest of logit + Gumbel noise are a draw without replacement ∝ exp(logit).
-        keys = truth._logits(block) + rng.gumbel(size=(block.size, n_items))
+        keys = truth._block_scores(block) + rng.gumbel(size=(block.size, n_items))
         most = int(per_user[block].max())
         top = np.argpartition(-keys, most - 1, axis=1)[:, :most]
         for row, u in enumerate(block):
@@ -460,7 +453,7 @@ def wals_loss(train: Ratings, user_factors: Any, item_factors: Any, *, alpha: fl
 
 
 @dataclass(frozen=True)
-class WALSModel:
+class WALSModel(_FactorRanker):
     """Weighted ALS factors (`fit_wals`): scores x_u·y_i and top-N lists as `ImplicitTruth`. (12)"""
 
     user_factors: np.ndarray
@@ -468,24 +461,12 @@ class WALSModel:
     losses: list[float]  # the weighted loss after each sweep (empty unless record_loss=True)
     sweep_seconds: list[float]  # wall time of each sweep
 
-    @property
-    def n_users(self) -> int:
-        return int(self.user_factors.shape[0])
-
-    @property
-    def n_items(self) -> int:
-        return int(self.item_factors.shape[0])
-
     def scores(self, users: Any) -> np.ndarray:
         """x_u·y_i for `users` × all items, shape (len(users), n_items). (12)"""
-        users = check_index(users, "users", self.n_users)
-        return self.user_factors[users] @ self.item_factors.T
+        return self._block_scores(check_index(users, "users", self.n_users))
 
-    def top_n(self, users: Any, k: int = 10, exclude: Ratings | None = None) -> np.ndarray:
-        """The k best-scored items per user, best first, skipping `exclude` (as `top_n` of 08). (12)"""
-        users = check_index(users, "users", self.n_users)
-        return _top_n_blocks(lambda block: self.user_factors[block] @ self.item_factors.T,
-                             users, k, self.n_items, exclude)
+    def _block_scores(self, users: np.ndarray) -> np.ndarray:
+        return self.user_factors[users] @ self.item_factors.T
 
 
 @torch.no_grad()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,22 @@ def _score_block(model: BiasedMF, users: np.ndarray) -> torch.Tensor:
     return P[u] @ Q.T + model.user_bias.weight[u] + model.item_bias.weight[:, 0] + model.global_mean
 
 
+def _check_scores_size(n_users: int, n_items: int, max_bytes: int) -> None:
+    """Refuse a float64 (n_users × n_items) score table above `max_bytes`, with the size it needs."""
+    needed = n_users * n_items * 8
+    if needed > max_bytes:
+        raise MemoryError(bilingual(
+            f"{n_users:,} ユーザー × {n_items:,} アイテムのスコア（float64）には "
+            f"{needed / 2**30:,.1f} GiB 必要で、上限 {max_bytes / 2**30:,.1f} GiB を超えます。"
+            "上位の推薦だけが要るなら、ユーザーを区切って計算する `top_n` を使ってください。"
+            "`scores` はユーザーを小分けにして呼んでください。",
+            f"Scores for {n_users:,} users × {n_items:,} items (float64) need "
+            f"{needed / 2**30:,.1f} GiB, over the limit of {max_bytes / 2**30:,.1f} GiB. For top "
+            "recommendations use `top_n`, which works in blocks of users; call `scores` for fewer "
+            "users at a time.",
+        ))
+
+
 @torch.no_grad()
 def scores(model: BiasedMF, users: Any, *, max_bytes: int = DENSE_LIMIT_BYTES) -> np.ndarray:
     """Predicted ratings of every item for each user: float64, shape (len(users), n_items). (08)
@@ -41,18 +58,7 @@ def scores(model: BiasedMF, users: Any, *, max_bytes: int = DENSE_LIMIT_BYTES) -
     (2 GiB by default); `top_n` ranks any number of users block by block instead.
     """
     users = check_index(users, "users", model.n_users)
-    needed = users.size * model.n_items * 8
-    if needed > max_bytes:
-        raise MemoryError(bilingual(
-            f"{users.size:,} ユーザー × {model.n_items:,} アイテムのスコア（float64）には "
-            f"{needed / 2**30:,.1f} GiB 必要で、上限 {max_bytes / 2**30:,.1f} GiB を超えます。"
-            "上位の推薦だけが要るなら、ユーザーを区切って計算する `top_n` を使ってください。"
-            "`scores` はユーザーを小分けにして呼んでください。",
-            f"Scores for {users.size:,} users × {model.n_items:,} items (float64) need "
-            f"{needed / 2**30:,.1f} GiB, over the limit of {max_bytes / 2**30:,.1f} GiB. For top "
-            "recommendations use `top_n`, which works in blocks of users; call `scores` for fewer "
-            "users at a time.",
-        ))
+    _check_scores_size(users.size, model.n_items, max_bytes)
     return _score_block(model, users).double().cpu().numpy()
 
 
@@ -68,12 +74,22 @@ def top_n(model: BiasedMF, users: Any, k: int = 10, exclude: Ratings | None = No
     """
     k = _check_k(k, model.n_items)
     users = check_index(users, "users", model.n_users)
-    grouped = None if exclude is None else _group_by_user(exclude, users, model.n_items)
     rows = max(1, SCORE_BLOCK_BYTES // (model.n_items * model.global_mean.element_size()))
+    return _rank_in_blocks(lambda block_users: _score_block(model, block_users), users, k, model.n_items,
+                           exclude, rows)
+
+
+def _rank_in_blocks(score: Callable[[np.ndarray], torch.Tensor], users: np.ndarray, k: int, n_items: int,
+                    exclude: Ratings | None, rows: int) -> np.ndarray:
+    """Top-k lists from `score(block_users)`, a fresh (len(block), n_items) tensor, `rows` users at a time.
+
+    Serves `top_n` here and the rankers of `helpers.implicit`; `k` and `users` are checked by the caller.
+    """
+    grouped = None if exclude is None else _group_by_user(exclude, users, n_items)
     out = np.empty((users.size, k), dtype=np.int64)
     for start in range(0, users.size, rows):
         block_users = users[start:start + rows]
-        block = _score_block(model, block_users)
+        block = score(block_users)
         if grouped is not None:
             row, item = _rated_in(grouped, block_users)
             block[torch.as_tensor(row, device=block.device), torch.as_tensor(item, device=block.device)] \
