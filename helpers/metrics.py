@@ -125,15 +125,9 @@ def ranking_report(recommended: Mapping[int, Sequence[int]], relevant: Mapping[i
     `extra=True` (12) adds the mean `hit_rate@k` and `mrr@k` before "users".
     """
     users = _report_users(recommended, relevant)
-    recall = [recall_at_k(recommended[u], relevant[u], k, capped=capped) for u in users]
-    report = {
-        f"precision@{k}": float(np.mean([precision_at_k(recommended[u], relevant[u], k) for u in users])),
-        f"recall@{k}": float(np.mean(recall)),
-        f"ndcg@{k}": float(np.mean([ndcg_at_k(recommended[u], relevant[u], k) for u in users])),
-    }
-    if extra:
-        for name, metric in (("hit_rate", hit_rate_at_k), ("mrr", mrr_at_k)):
-            report[f"{name}@{k}"] = float(np.mean([metric(recommended[u], relevant[u], k) for u in users]))
+    names = ("precision", "recall", "ndcg") + (("hit_rate", "mrr") if extra else ())
+    report = {f"{name}@{k}": float(np.mean(_scores_of(name, users, recommended, relevant, k, capped)))
+              for name in names}
     report["users"] = float(len(users))
     return report
 
@@ -262,10 +256,16 @@ def per_user_scores(recommended: Mapping[int, Sequence[int]], relevant: Mapping[
             f"（{metric!r} が渡されました）。",
             f"`metric` must be one of {', '.join(map(repr, _PER_USER))}; got {metric!r}.",
         ))
-    score = _PER_USER[metric]
     check_positive_int(k, "k", "上位の件数", "cut-off")
     users = _report_users(recommended, relevant)
-    return np.array([score(recommended[u], relevant[u], k, capped) for u in users], dtype=np.float64)
+    return np.array(_scores_of(metric, users, recommended, relevant, k, capped), dtype=np.float64)
+
+
+def _scores_of(metric: str, users: list[int], recommended: Mapping[int, Sequence[int]],
+               relevant: Mapping[int, Collection[int]], k: int, capped: bool) -> list[float]:
+    """`metric` (a key of `_PER_USER`) for each of `users`: what `ranking_report` averages."""
+    score = _PER_USER[metric]
+    return [score(recommended[u], relevant[u], k, capped) for u in users]
 
 
 def _check_scores(values: Any, name: str) -> np.ndarray:
