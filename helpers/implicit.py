@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import numbers
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from ._checks import bilingual, check_positive_int, check_reg, check_seed
+from ._checks import bilingual, check_positive_float, check_positive_int, check_reg, check_seed
 from .datasets import (
     DENSE_LIMIT_BYTES,
     Ratings,
@@ -378,7 +379,7 @@ def _solve_cg(side: _Side, fixed: torch.Tensor, start: torch.Tensor, reg: float,
 
 
 def _check_wals_args(alpha: Any, reg: Any, solver: Any, cg_steps: Any) -> tuple[float, float, str, int]:
-    alpha = _check_nonnegative(alpha, "alpha", "確信度の重み α", "confidence weight α")
+    alpha = check_positive_float(alpha, "alpha", "確信度の重み α", "confidence weight α")
     reg = check_reg(reg, allow_zero=False, note_ja="例: 5.0。", note_en="Example: 5.0.")
     if solver not in SOLVERS:
         raise ValueError(bilingual(
@@ -488,12 +489,29 @@ def fit_wals(train: Ratings, *, rank: int = 10, alpha: float = 0.3, reg: float =
     sweeps = check_positive_int(sweeps, "sweeps", "スイープ数", "number of sweeps")
     alpha, reg, solver, cg_steps = _check_wals_args(alpha, reg, solver, cg_steps)
     seed, dtype = check_seed(seed), _check_dtype(dtype)
+    losses, seconds = [], []
+    X = Y = torch.zeros(0)
+    # range first: zip stops on it without running one sweep too many
+    for _, (X, Y, elapsed) in zip(range(sweeps), _wals_sweeps(train, rank, alpha, reg, solver, cg_steps,
+                                                              seed, dtype), strict=False):
+        seconds.append(elapsed)
+        if record_loss:
+            losses.append(wals_loss(train, X.numpy(), Y.numpy(), alpha=alpha, reg=reg))
+    return WALSModel(X.numpy(), Y.numpy(), losses, seconds)
+
+
+@torch.no_grad()
+def _wals_sweeps(train: Ratings, rank: int, alpha: float, reg: float, solver: str, cg_steps: int, seed: int,
+                 dtype: torch.dtype) -> Iterator[tuple[torch.Tensor, torch.Tensor, float]]:
+    """`fit_wals`'s sweeps, endless: (X, Y, seconds of that sweep) after each; arguments already checked.
+
+    The benchmarks (benchmarks/implicit_bench.py) evaluate between sweeps with it, outside the timing.
+    """
     users_side, items_side = _sides(train, alpha, dtype, rank, solver == "cholesky")
     generator = torch.Generator().manual_seed(seed)
     X = torch.zeros(train.n_users, rank, dtype=dtype)
     Y = 0.01 * torch.randn(train.n_items, rank, generator=generator, dtype=dtype)
-    losses, seconds = [], []
-    for _ in range(sweeps):
+    while True:
         begin = time.perf_counter()
         if solver == "cholesky":
             X = _solve_exact(users_side, Y, reg)
@@ -501,7 +519,4 @@ def fit_wals(train: Ratings, *, rank: int = 10, alpha: float = 0.3, reg: float =
         else:
             X = _solve_cg(users_side, Y, X, reg, cg_steps)
             Y = _solve_cg(items_side, X, Y, reg, cg_steps)
-        seconds.append(time.perf_counter() - begin)
-        if record_loss:
-            losses.append(wals_loss(train, X.numpy(), Y.numpy(), alpha=alpha, reg=reg))
-    return WALSModel(X.numpy(), Y.numpy(), losses, seconds)
+        yield X, Y, time.perf_counter() - begin

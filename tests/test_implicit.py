@@ -280,3 +280,18 @@ def test_half_sweep_bad_arguments_give_bilingual_errors() -> None:
     with pytest.raises(TypeError) as err:
         fit_wals(data.ratings)
     assert_bilingual(err, "data")
+
+
+def test_alpha_must_be_positive() -> None:
+    """α ≤ 0 is bad input (issue 10): with α = 0 the counts would carry no weight at all."""
+    data, _ = make_interactions(**TINY)
+    for alpha in (0, 0.0, -0.5, float("nan")):
+        with pytest.raises(ValueError) as err:
+            fit_wals(data, alpha=alpha)
+        assert_bilingual(err, "alpha")
+        with pytest.raises(ValueError) as err:
+            wals_half_sweep(data, np.zeros((40, 3)), alpha=alpha)
+        assert_bilingual(err, "alpha")
+        with pytest.raises(ValueError) as err:
+            wals_loss(data, np.zeros((30, 3)), np.zeros((40, 3)), alpha=alpha)
+        assert_bilingual(err, "alpha")
