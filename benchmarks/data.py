@@ -17,6 +17,7 @@ import numpy as np
 
 from helpers import Ratings, SyntheticTruth, make_synthetic, split_random
 from helpers.datasets import _zipf_weights, draw_truth
+from helpers.implicit import ImplicitTruth, _activity
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = ROOT / "build" / "bench"
@@ -115,6 +116,82 @@ def make_synthetic_chunked(n_users: int, n_items: int, n_ratings: int, rank: int
         users[part], items[part] = u, i
         ratings[part] = truth.predict(u, i) + rng.normal(0.0, noise, u.size)
     return Ratings(users, items, ratings, n_users, n_items), truth
+
+
+def _draw_items(rng: np.random.Generator, truth: ImplicitTruth, per_user: np.ndarray,
+                block_bytes: int = 64 * 2**20) -> np.ndarray:
+    """Each user's `per_user[u]` distinct items, P(pick i) ∝ popularity_i^a · exp(β p_u·q_i) without
+    replacement, sorted within each user; by the inverse CDF, never a random number per users × items cell.
+
+    Drawing i.i.d. from a user's distribution and keeping the distinct items in order of first
+    appearance is sampling without replacement (a repeat is a draw from the items left, discarded):
+    the first n distinct draws have the law of `make_interactions`' Gumbel top-n. So a round draws
+    2m + 16 i.i.d. from the items not yet picked (m: the number still missing) and keeps the first m
+    distinct ones to appear; a user with fewer than m distinct in them (heavy users) goes another round
+    with the picked items at weight 0 and the cumulative sums redone. The weights are computed for a
+    block of users at a time (≤ `block_bytes` of float64).
+    """
+    n_users, n_items = truth.n_users, truth.n_items
+    exposure = truth.popularity ** truth.popularity_exponent
+    offsets = np.concatenate([[0], np.cumsum(per_user)])
+    items = np.empty(int(offsets[-1]), dtype=np.int32)
+    rows = max(1, block_bytes // (8 * n_items))
+    for start in range(0, n_users, rows):
+        block = np.arange(start, min(start + rows, n_users))
+        weights = truth.user_factors[block] @ truth.item_factors.T
+        weights *= truth.affinity
+        np.exp(weights, out=weights)
+        weights *= exposure
+        for row, u in enumerate(block.tolist()):
+            w, need = weights[row], int(per_user[u])
+            picked = np.zeros(0, dtype=np.int64)
+            while picked.size < need:
+                w[picked] = 0.0  # the picked items leave the urn
+                cdf = np.cumsum(w)
+                left = need - picked.size
+                draws = np.searchsorted(cdf, rng.random(2 * left + 16) * cdf[-1], side="right")
+                new, first = np.unique(np.minimum(draws, n_items - 1), return_index=True)
+                picked = np.union1d(picked, new[np.argsort(first)][:left])  # the first `left` to appear
+            items[offsets[u]:offsets[u + 1]] = picked
+    return items
+
+
+def make_interactions_chunked(n_users: int, n_items: int, n_interactions: int, rank: int = RANK, *,
+                              popularity_exponent: float = 1.0, affinity: float = 1.5,
+                              min_interactions: int = 5, activity_sigma: float = 1.0, play_rate: float = 1.0,
+                              seed: int = 0, chunk: int = 1 << 22,
+                              block_bytes: int = 64 * 2**20) -> tuple[Ratings, ImplicitTruth]:
+    """The model of `helpers.implicit.make_interactions`, drawn fast enough for the 25M-like shape.
+
+    `make_interactions` draws one Gumbel key per user × item (9.6 billion at 25M-like, ~10 min
+    here) and sorts; this draws each user's items by the inverse CDF of its pick distribution
+    (`_draw_items`: same law, ~2 min at 25M-like). The ground truth and the number of interactions
+    of every user are drawn first, in the same order, so for the same seed they equal
+    `make_interactions`'; the picks and counts differ (other random numbers, same distributions:
+    tested). Indices and counts are int32, sorted by user, then item; the largest temporaries are a
+    block of users × items weights (≤ `block_bytes`) and `chunk` interactions' factor rows.
+    """
+    cap = n_items // 2
+    if not 1 <= min_interactions <= cap or not n_users * min_interactions <= n_interactions <= n_users * cap:
+        raise ValueError(f"n_interactions={n_interactions} must lie between users × min_interactions and "
+                         "users × half the items, and min_interactions in 1..half the items")
+    rng = np.random.default_rng(seed)
+    scale = rank ** -0.25  # as make_interactions: p_u·q_i has variance 1
+    truth = ImplicitTruth(
+        user_factors=rng.normal(0.0, scale, (n_users, rank)),
+        item_factors=rng.normal(0.0, scale, (n_items, rank)),
+        popularity=_zipf_weights(rng, n_items, 1.0),
+        popularity_exponent=float(popularity_exponent), affinity=float(affinity), play_rate=float(play_rate),
+    )
+    per_user = _activity(rng, n_users, n_interactions, min_interactions, cap, float(activity_sigma))
+    items = _draw_items(rng, truth, per_user, block_bytes)
+    users = np.repeat(np.arange(n_users, dtype=np.int32), per_user)
+    counts = np.empty(n_interactions, dtype=np.int32)
+    for start in range(0, n_interactions, chunk):
+        part = slice(start, start + chunk)
+        dots = np.einsum("nk,nk->n", truth.user_factors[users[part]], truth.item_factors[items[part]])
+        counts[part] = 1 + rng.poisson(truth.play_rate * np.exp(dots))
+    return Ratings(users, items, counts, n_users, n_items), truth
 
 
 @dataclass(frozen=True)

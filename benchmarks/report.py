@@ -89,8 +89,9 @@ def table(traces: list[dict[str, Any]], ctx: Context) -> str:
     return "\n".join(lines)
 
 
-def parse_table(text: str) -> list[dict[str, str]]:
-    """The rows of a table printed by `table`, as dicts by column (for tests and tools)."""
+def parse_table(text: str, first: str = "method") -> list[dict[str, str]]:
+    """The rows of a table printed by `table`, as dicts by column (for tests and tools); `first`: the
+    header's first cell, which tells the tables apart ("implementation": benchmarks.implicit_bench's)."""
     rows = []
     header: list[str] | None = None
     for line in text.splitlines():
@@ -98,7 +99,7 @@ def parse_table(text: str) -> list[dict[str, str]]:
             header = None if not line.startswith("|") else header
             continue
         cells = [c.strip() for c in line.strip()[1:-1].split(" | ")]
-        if cells[0] == "method":
+        if cells[0] == first:
             header = cells
         elif header is not None:
             rows.append(dict(zip(header, cells, strict=True)))

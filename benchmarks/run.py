@@ -3,6 +3,7 @@
     python -m benchmarks.run              # 100k- and 1M-like shapes (make bench)
     python -m benchmarks.run --large      # the 25M-like shape (make bench-large)
     python -m benchmarks.run --smoke      # tiny shape, few steps: checks that everything runs
+    python -m benchmarks.run --tables implicit   # only the implicit-feedback table (implicit_bench.py)
 
 Each method runs in a fresh worker process (benchmarks.worker) on the same cached split, so its
 peak memory is its own; --smoke runs all of them in one worker to stay fast.
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import machine, report
+from . import implicit_bench, machine, report
 from .data import CACHE_DIR, RANK, ROOT, SHAPES, Shape, cache_path, ensure
 from .methods import FULL_BATCH, Settings
 from .peers import SVD_LABEL
@@ -68,21 +69,24 @@ def ensure_data(shape: Shape, cache_dir: Path) -> Path:
     return path
 
 
-def run_worker(path: Path, names: list[str], settings: Settings, env: dict[str, str]) -> list[dict[str, Any]]:
-    """Run methods in one worker process; a crashed worker gives a "failed" trace with its last words."""
+def run_worker(path: Path, names: list[str], settings: Any, env: dict[str, str],
+               module: str = "benchmarks.worker", mark: str = MARK, stub: Any = None) -> list[dict[str, Any]]:
+    """Run methods in one worker process (`module`, printing `mark` + JSON lines); a crashed worker gives
+    a "failed" trace (`stub(name, status, note)`) with its last words."""
+    stub = stub or _stub
     fields = dataclasses.asdict(settings)
-    command = [_python(), "-m", "benchmarks.worker", "--data", str(path), "--methods", ",".join(names),
+    command = [_python(), "-m", module, "--data", str(path), "--methods", ",".join(names),
                "--settings", json.dumps(fields)]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=WORKER_TIMEOUT_S)
-    traces = [json.loads(line[len(MARK):]) for line in done.stdout.splitlines() if line.startswith(MARK)]
+    traces = [json.loads(line[len(mark):]) for line in done.stdout.splitlines() if line.startswith(mark)]
     if done.stderr.strip():
         sys.stderr.write(done.stderr)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         seen = {t["method"] for t in traces}
         note = f"worker exit {done.returncode}: {last}"
-        traces += [_stub(name, "failed", note) for name in names[len(seen):]]
+        traces += [stub(name, "failed", note) for name in names[len(seen):]]
     for trace in traces:
         trace["step_s"] = float("nan") if trace["step_s"] is None else trace["step_s"]
     return traces
@@ -190,6 +194,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode.add_argument("--large", action="store_true", help="the 25M-like shape only")
     mode.add_argument("--shapes", help=f"comma-separated, from {', '.join(SHAPES)} (default: 100k,1m)")
     parser.add_argument("--methods", default=",".join(ORDER), help="comma-separated (default: all)")
+    parser.add_argument("--tables", default="ratings,implicit",
+                        help="comma-separated, from ratings, implicit (default: both)")
+    parser.add_argument("--implicit-methods", default=",".join(implicit_bench.METHODS),
+                        help="the implicit table's rows, comma-separated (default: all)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch (and BLAS, numba, implicit) threads (default 1)")
     parser.add_argument("--malloc", choices=["tuned", "inherit"], default="tuned",
@@ -202,7 +210,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.shape_keys = (["smoke"] if args.smoke else ["25m"] if args.large else
                        (args.shapes or "100k,1m").split(","))
     args.method_names = args.methods.split(",")
-    bad = [k for k in args.shape_keys if k not in SHAPES] + [m for m in args.method_names if m not in ORDER]
+    args.table_names = args.tables.split(",")
+    args.implicit_names = args.implicit_methods.split(",")
+    bad = [k for k in args.shape_keys if k not in SHAPES] + [m for m in args.method_names if m not in ORDER] \
+        + [t for t in args.table_names if t not in ("ratings", "implicit")] \
+        + [m for m in args.implicit_names if m not in implicit_bench.METHODS]
     if bad:
         parser.error(f"unknown shape or method: {bad}")
     return args
@@ -213,7 +225,17 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     env = machine.worker_env(args.threads, machine.MALLOC_TUNED if args.malloc == "tuned" else None)
     print(f"# Benchmarks ({time.strftime('%Y-%m-%d %H:%M')}): {machine.describe()}")
-    results = [bench_shape(SHAPES[key], args.method_names, args, env) for key in args.shape_keys]
+    results = [bench_shape(SHAPES[key], args.method_names, args, env) for key in args.shape_keys
+               if "ratings" in args.table_names]
+    if "implicit" in args.table_names:
+        print("\n## Implicit feedback: weighted ALS, ours and implicit's (benchmarks/implicit_bench.py)")
+
+        def worker(path: Path, names: list[str], settings: Any, module: str, mark: str,
+                   stub: Any) -> list[dict[str, Any]]:
+            return run_worker(path, names, settings, env, module, mark, stub)
+
+        results += [implicit_bench.bench(key, args.implicit_names, args.threads, args.cache, args.smoke,
+                                         worker) for key in args.shape_keys if key in implicit_bench.SHAPES]
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"machine": machine.describe(), "results": results}, indent=1,

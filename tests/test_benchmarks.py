@@ -16,9 +16,10 @@ import pytest
 import torch
 
 from benchmarks import report
-from benchmarks.data import Split, make_synthetic_chunked
+from benchmarks.data import Split, _draw_items, make_interactions_chunked, make_synthetic_chunked
 from benchmarks.methods import Settings, dense_refusal, full_batch
 from helpers import BiasedMF, Ratings, make_synthetic
+from helpers.implicit import ImplicitTruth, make_interactions, wals_half_sweep
 from helpers.training import _SparseBatch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,3 +149,86 @@ def test_memory_script_measures_each_task_in_its_own_process(tmp_path: Path) -> 
         values = [float(r[c]) for c in ("time s", "peak RSS MB", "Δ RSS MB")]
         assert all(math.isfinite(v) and v >= 0 for v in values), r
         assert values[1] >= values[2] and values[1] > 0
+
+
+# --- the implicit-feedback table (benchmarks/implicit_bench.py) and its 25M-like generator ---------
+
+IMPLICIT_ROWS = ["ours: fit_wals, exact", "ours: fit_wals, CG", "implicit", "implicit", "ours: fit_bpr"]
+
+
+def test_smoke_has_the_implicit_table_measured_or_skipped_with_a_reason(smoke: str) -> None:
+    rows = report.parse_table(smoke, first="implementation")
+    assert [r["implementation"].split(" ")[0] for r in rows] == ["ours:", "ours:", "implicit", "implicit",
+                                                                 "ours:"]
+    for prefix, r in zip(IMPLICIT_ROWS, rows, strict=True):
+        assert r["implementation"].startswith(prefix), r
+        if r["s/iter"] == report.DASH:  # only a missing package may leave a row empty
+            assert "not installed" in r["note"] or "not available" in r["note"], r
+            continue
+        for column in ("s/iter", "NDCG@10", "peak RSS MB"):
+            value = float(r[column])
+            assert math.isfinite(value) and value > 0, (r["implementation"], column)
+    ours = rows[0]
+    assert 0 < float(ours["NDCG@10"]) < 1 and ours["it→target"] not in NOT_A_VALUE
+
+
+def test_chunked_interactions_equal_make_interactions_in_truth_and_activity() -> None:
+    """Same seed: the same truth and the same number of interactions per user; picks distinct, sorted,
+    counts ≥ 1, and never a users × items array (blocks of 64 users here)."""
+    shape = (600, 500, 12_000)
+    expected, truth_expected = make_interactions(*shape, rank=4, seed=2)
+    tracemalloc.start()
+    data, truth = make_interactions_chunked(*shape, rank=4, seed=2, block_bytes=64 * 500 * 8, chunk=1_000)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 600 * 500 * 8 / 2  # half a float64 users × items array
+    for name in ("user_factors", "item_factors", "popularity"):
+        assert np.array_equal(getattr(truth, name), getattr(truth_expected, name)), name
+    assert np.array_equal(np.bincount(data.users, minlength=600), np.bincount(expected.users, minlength=600))
+    codes = data.users.astype(np.int64) * 500 + data.items
+    assert np.all(np.diff(codes) > 0)  # sorted by user, then item, no repeat
+    assert data.ratings.min() >= 1
+    assert data.ratings.mean() == pytest.approx(expected.ratings.mean(), rel=0.05)
+
+
+def _gumbel_counts(truth: ImplicitTruth, per_user: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Picks per item as make_interactions draws them: the per_user[u] largest of logit + Gumbel noise."""
+    keys = truth._block_scores(np.arange(truth.n_users))
+    keys = keys + rng.gumbel(size=keys.shape)
+    picked = np.concatenate([np.argsort(-row)[:n] for row, n in zip(keys, per_user, strict=True)])
+    return np.bincount(picked, minlength=truth.n_items)
+
+
+def test_chunked_sampler_has_the_law_of_the_gumbel_top_n() -> None:
+    """Fixed truth, 400 draws each: how often each item is picked (summed over users) agrees within
+    4.5 standard errors for every item; heavy users (half the catalogue) go through the extra rounds.
+    The same check catches a sampler that ignores taste (β = 0)."""
+    data, truth = make_interactions(40, 30, 300, rank=3, seed=0)
+    per_user = np.bincount(data.users, minlength=40)
+    assert per_user.max() == 15  # some users pick half the items
+    reps = 400
+    gumbel = np.array([_gumbel_counts(truth, per_user, np.random.default_rng(r)) for r in range(reps)])
+    def z_scores(model: ImplicitTruth) -> np.ndarray:
+        ours = np.array([np.bincount(_draw_items(np.random.default_rng(10_000 + r), model, per_user),
+                                     minlength=30) for r in range(reps)])
+        return (ours.mean(0) - gumbel.mean(0)) / np.sqrt((ours.var(0) + gumbel.var(0)) / reps + 1e-12)
+    assert np.abs(z_scores(truth)).max() < 4.5
+    tasteless = ImplicitTruth(truth.user_factors, truth.item_factors, truth.popularity, 1.0, 0.0, 1.0)
+    assert np.abs(z_scores(tasteless)).max() > 4.5
+
+
+def test_implicit_solves_our_half_sweep_with_confidence_one_plus_alpha_count() -> None:
+    """The convention the implicit table relies on: implicit 0.7's exact solver, given the matrix
+    1 + α·count (and alpha=1.0), returns our users' half-sweep to float32 rounding."""
+    pytest.importorskip("implicit", reason=f"implicit not installed {INSTALL}")
+    import scipy.sparse
+    from implicit.cpu import _als
+
+    data, _ = make_interactions(80, 60, 1_500, rank=4, seed=1)
+    Y = np.random.default_rng(0).normal(0, 0.3, (60, 5)).astype(np.float32)
+    ours = wals_half_sweep(data, Y, alpha=0.3, reg=20.0)
+    values = (1 + 0.3 * data.ratings).astype(np.float32)
+    confidence = scipy.sparse.csr_matrix((values, (data.users, data.items)), shape=(80, 60))
+    theirs = np.zeros((80, 5), dtype=np.float32)
+    _als.least_squares(confidence, theirs, Y, 20.0, num_threads=1)
+    assert np.allclose(theirs, ours, atol=1e-5)
