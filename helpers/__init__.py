@@ -3,25 +3,38 @@
 Each function is written out first in the notebook that teaches it (named in its docstring);
 this package keeps the reusable version for the later notebooks and the tests.
 `helpers.implicit` (implicit feedback: synthetic interactions with known truth, weighted ALS) is
-imported on its own until its notebooks (12, 13) exist.
+imported on its own until its notebooks (12, 13) exist, and so is `helpers.bpr` (negative sampling
+and BPR, 13), which builds on it.
 """
 
 from .data import init_factors, observed_mask, original_ratings
-from .datasets import Ratings, SyntheticTruth, make_synthetic, split_per_user, split_random
+from .datasets import (
+    Ratings,
+    SyntheticTruth,
+    make_synthetic,
+    split_leave_one_out,
+    split_per_user,
+    split_random,
+)
 from .metrics import (
     bootstrap_ci,
     coverage,
+    head_items,
     hit_rate_at_k,
+    long_tail_share,
     mae,
     mean_popularity,
     mrr_at_k,
     ndcg_at_k,
+    novelty,
     paired_bootstrap,
     per_user_scores,
     precision_at_k,
     ranking_report,
     recall_at_k,
     rmse,
+    sampled_metrics,
+    sampled_ranks,
 )
 from .models import BiasedMF
 from .movielens import load_movielens
@@ -50,4 +63,5 @@ __all__ = [
     "plot_loss", "plot_matrix", "precision_at_k", "ranking_report", "recall_at_k", "reconstruct",
     "rmse", "scores", "set_seed", "setup_notebook", "similar_items", "split_per_user", "split_random",
     "top_n", "train", "use_japanese_font",
+    "head_items", "long_tail_share", "novelty", "sampled_metrics", "sampled_ranks", "split_leave_one_out",
 ]

@@ -402,3 +402,29 @@ def split_per_user(data: Ratings, fraction: float = 0.2, *, seed: int = 0) -> tu
     held = np.zeros(len(data), dtype=bool)
     held[order] = rank_in_user < np.repeat(n_out, counts)
     return data.subset(~held), data.subset(held)
+
+
+def split_leave_one_out(data: Ratings, *, seed: int = 0) -> tuple[Ratings, Ratings]:
+    """Hold out one random interaction of every user who has at least 2: (train, held_out). (13)
+
+    The protocol of the sampled metrics (He et al. 2017, Krichene & Rendle 2020), which hold out each
+    user's latest interaction; without timestamps, a random one (seeded). A user with a single
+    interaction keeps it in training. Refuses data in which no user has 2, as the held-out part
+    would be empty.
+    """
+    data = _check_ratings(data)
+    counts = np.bincount(data.users, minlength=data.n_users)
+    if counts.max() < 2:
+        raise ValueError(bilingual(
+            "2 つ以上のインタラクションを持つユーザーがいないので、取り置く（テストに回す）ものがありません。"
+            "各ユーザーは学習に 1 つ残す必要があります。",
+            "No user has 2 or more interactions, so nothing can be held out: each user must keep one "
+            "for training.",
+        ))
+    rng = np.random.default_rng(check_seed(seed))
+    order = rng.permutation(len(data))
+    order = order[np.argsort(data.users[order], kind="stable")]  # grouped by user, random inside
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    held = np.zeros(len(data), dtype=bool)
+    held[order[starts[counts >= 2]]] = True  # the first of each user's random order
+    return data.subset(~held), data.subset(held)

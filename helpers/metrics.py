@@ -2,7 +2,8 @@
 
 RMSE and MAE (07); precision@k, recall@k, NDCG@k and `ranking_report` (08); hit rate, MRR, catalogue
 coverage and the mean popularity of what is recommended (12); per-user scores, bootstrap intervals
-over users and a paired bootstrap comparison of two models (13).
+over users and a paired bootstrap comparison of two models (13); novelty, the long-tail share of the
+lists and the sampled metrics (rank the held-out item among sampled negatives) (13).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import bilingual, check_positive_int
+from ._checks import bilingual, check_positive_int, check_seed
 
 
 def _pair(predicted: Any, actual: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -341,3 +342,213 @@ def paired_bootstrap(a: Any, b: Any, *, n_boot: int = 1000, level: float = 0.95,
     means = _bootstrap_means(diff, n_boot, level, seed)
     low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
     return float(diff.mean()), float(low), float(high), float(np.mean(means <= 0))
+
+
+# --- beyond accuracy and sampled evaluation (13) -------------------------------------------------
+
+
+def _item_counts(item_counts: Any) -> np.ndarray:
+    """Training popularity per item as a float array: non-empty, finite, ≥ 0, not all 0."""
+    counts = np.asarray(item_counts, dtype=np.float64).ravel() if np.ndim(item_counts) else np.empty(0)
+    if counts.size == 0 or not np.isfinite(counts).all() or (counts < 0).any() or counts.sum() == 0:
+        raise ValueError(bilingual(
+            "`item_counts` はアイテムごとの学習データでのインタラクション数（0 以上の有限の数、"
+            "合計が正）を並べた空でない配列にしてください。"
+            "例: `np.bincount(train.items, minlength=n_items)`。",
+            "`item_counts` must be a non-empty array of each item's training interactions (finite, ≥ 0, "
+            "with a positive sum), e.g. `np.bincount(train.items, minlength=n_items)`.",
+        ))
+    return counts
+
+
+def _nonempty_lists(recommended_lists: Any, k: int | None, n_items: int, what_ja: str,
+                    what_en: str) -> list[np.ndarray]:
+    """The users' lists (empty slots dropped), all-empty lists left out; items must be < n_items."""
+    lists = [items for items in _lists(recommended_lists, k) if items.size]
+    if not lists:
+        raise ValueError(bilingual(
+            f"`recommended_lists` のリストがすべて空（-1 だけ）なので、{what_ja}を定義できません。",
+            f"Every list in `recommended_lists` is empty (only -1), so {what_en} is undefined.",
+        ))
+    top = max(int(items.max()) for items in lists)
+    if top >= n_items:
+        raise ValueError(bilingual(
+            f"`recommended_lists` にアイテム {top} がありますが、`item_counts` は {n_items} 個です。",
+            f"`recommended_lists` holds item {top} but `item_counts` has only {n_items} entries.",
+        ))
+    return lists
+
+
+def novelty(recommended_lists: Any, item_counts: Any, *, k: int | None = None) -> float:
+    """Mean self-information −log2 p_i of the recommended items, in bits (Zhou et al. 2010). (13)
+
+    p_i = (count_i + 1) / (Σ counts + n_items): item i's share of the training interactions, with one
+    added to every count so that an item never seen in training has a finite value (log2 of about
+    interactions + items bits). Averaged over each user's list (first k if given; empty slots skipped),
+    then over users, as `mean_popularity`. Higher = less popular items. Zhou et al. divide by the
+    number of users instead of the interactions, which adds the same constant to every model.
+    """
+    counts = _item_counts(item_counts)
+    lists = _nonempty_lists(recommended_lists, k, counts.size, "新規性", "novelty")
+    bits = -np.log2((counts + 1.0) / (counts.sum() + counts.size))
+    return float(np.mean([bits[items].mean() for items in lists]))
+
+
+def _check_share(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < value < 1.0:
+        raise ValueError(bilingual(
+            f"`{name}`（割合）は 0 と 1 の間の数にしてください（{value!r} が渡されました）。例: 0.2。",
+            f"`{name}` (a share) must be a number strictly between 0 and 1; got {value!r}. E.g. 0.2.",
+        ))
+    return float(value)
+
+
+def head_items(item_counts: Any, *, head_share: float = 0.2) -> np.ndarray:
+    """The short head as a boolean mask: the most popular items holding `head_share` of the interactions. (13)
+
+    Items are sorted by training count (ties: lower index first) and taken until their counts reach
+    `head_share` of the total (the item that crosses it is in the head); every other item is the
+    long tail (Abdollahpouri et al. 2017 split at 20%).
+    """
+    counts = _item_counts(item_counts)
+    head_share = _check_share(head_share, "head_share")
+    order = np.argsort(-counts, kind="stable")
+    before = np.concatenate([[0.0], np.cumsum(counts[order])[:-1]])  # what the items before hold
+    mask = np.zeros(counts.size, dtype=bool)
+    mask[order[before < head_share * counts.sum()]] = True
+    return mask
+
+
+def long_tail_share(recommended_lists: Any, item_counts: Any, *, head_share: float = 0.2,
+                    k: int | None = None) -> float:
+    """Mean share of each user's list (first k) that lies in the long tail, outside `head_items`. (13)
+
+    The average percentage of long-tail items, APLT (Abdollahpouri et al. 2019): per user the
+    tail items over the list's items (empty slots skipped), then the mean over users.
+    """
+    tail = ~head_items(item_counts, head_share=head_share)
+    lists = _nonempty_lists(recommended_lists, k, tail.size, "ロングテールの割合", "the long-tail share")
+    return float(np.mean([tail[items].mean() for items in lists]))
+
+
+def _seen_codes(seen: Sequence[Any], n_items: int) -> np.ndarray:
+    """Sorted distinct codes user · n_items + item of every interaction in the `seen` Ratings."""
+    codes = [np.asarray(part.users, dtype=np.int64) * n_items + np.asarray(part.items, dtype=np.int64)
+             for part in seen]
+    return np.unique(np.concatenate(codes))
+
+
+def _seen_per_row(codes: np.ndarray, users: np.ndarray, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, item) of every seen item of each row's user: codes is sorted user · n_items + item."""
+    first = np.searchsorted(codes, users * n_items)
+    last = np.searchsorted(codes, (users + 1) * n_items)
+    counts = last - first
+    row = np.repeat(np.arange(users.size), counts)
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return row, codes[np.repeat(first, counts) + offset] % n_items
+
+
+def _draw_distinct(rng: np.random.Generator, users: np.ndarray, n: int, n_items: int, codes: np.ndarray,
+                   log_weights: np.ndarray | None = None) -> np.ndarray:
+    """n distinct items per row not seen by the row's user, uniform or ∝ exp(log_weights), in blocks.
+
+    Random keys (Gumbel keys log w + G for weights): the n best keys of a row, seen items barred,
+    are a draw without replacement. The caller checks that each user has n items to draw from.
+    """
+    out = np.empty((users.size, n), dtype=np.int64)
+    rows = max(1, 2**22 // n_items)
+    for start in range(0, users.size, rows):
+        block = users[start:start + rows]
+        if log_weights is None:
+            keys = rng.random((block.size, n_items))
+        else:
+            keys = -(log_weights + rng.gumbel(size=(block.size, n_items)))
+        row, item = _seen_per_row(codes, block, n_items)
+        keys[row, item] = np.inf
+        out[start:start + rows] = np.argpartition(keys, n - 1, axis=1)[:, :n] if n < n_items \
+            else np.argsort(keys, axis=1)
+    return out
+
+
+def _check_seen(value: Any, name: str) -> Any:
+    if not all(hasattr(value, field) for field in ("users", "items", "n_users", "n_items")):
+        raise TypeError(bilingual(
+            f"`{name}` には Ratings を渡してください（{type(value).__name__} が渡されました）。",
+            f"`{name}` must be a Ratings object; got {type(value).__name__}.",
+        ))
+    return value
+
+
+def sampled_ranks(score: Any, test: Any, exclude: Any, *, n_negatives: int = 100,
+                  seed: int = 0) -> np.ndarray:
+    """Rank (0 = first) of each held-out (user, item) of `test` among it and `n_negatives` sampled items. (13)
+
+    The negatives of a pair are drawn uniformly, without replacement, from the items its user has
+    neither in `exclude` (the training data) nor in `test`; seeded. `score(users)` returns the
+    scores of all items for each of `users`, shape (len(users), n_items), e.g. `model.scores`.
+    A negative with the same score as the held-out item ranks above it when its index is lower,
+    as in `top_n`. Refuses when a user has fewer than `n_negatives` items left to draw from.
+    """
+    test, exclude = _check_seen(test, "test"), _check_seen(exclude, "exclude")
+    n_items = int(test.n_items)
+    n_negatives = check_positive_int(n_negatives, "n_negatives", "負例の数", "number of negatives")
+    rng = np.random.default_rng(check_seed(seed))
+    users, items = np.asarray(test.users, dtype=np.int64), np.asarray(test.items, dtype=np.int64)
+    if users.size == 0:
+        raise ValueError(bilingual("`test` にインタラクションがありません。",
+                                   "`test` holds no interactions."))
+    codes = _seen_codes([exclude, test], n_items)
+    left = n_items - np.bincount(codes // n_items, minlength=int(test.n_users))[users]
+    if (left < n_negatives).any():
+        bad = int(np.argmin(left))
+        raise ValueError(bilingual(
+            f"ユーザー {users[bad]} が触れていないアイテムは {left[bad]} 個しかなく、"
+            f"`n_negatives`={n_negatives} 個の異なる負例を選べません。`n_negatives` を減らしてください。",
+            f"User {users[bad]} has only {left[bad]} items they never interacted with, fewer than "
+            f"`n_negatives`={n_negatives} distinct negatives; use fewer.",
+        ))
+    negatives = _draw_distinct(rng, users, n_negatives, n_items, codes)
+    ranks = np.empty(users.size, dtype=np.int64)
+    rows = max(1, 2**22 // n_items)
+    for start in range(0, users.size, rows):
+        stop = min(start + rows, users.size)
+        block = np.asarray(score(users[start:stop]), dtype=np.float64)
+        if block.shape != (stop - start, n_items):
+            raise ValueError(bilingual(
+                f"`score` は (ユーザー数, {n_items}) の配列を返す関数にしてください（形状 {block.shape}）。",
+                f"`score` must return an array of shape (number of users, {n_items}); got {block.shape}.",
+            ))
+        if np.isnan(block).any():
+            raise ValueError(bilingual(
+                "`score` の返したスコアに NaN があります。学習が発散していないか確かめてください。",
+                "`score` returned NaN; check that training did not diverge.",
+            ))
+        here = np.arange(stop - start)[:, None]
+        positive = block[here[:, 0], items[start:stop]][:, None]
+        negative_scores = block[here, negatives[start:stop]]
+        above = (negative_scores > positive) \
+            | ((negative_scores == positive) & (negatives[start:stop] < items[start:stop, None]))
+        ranks[start:stop] = above.sum(axis=1)
+    return ranks
+
+
+def sampled_metrics(score: Any, test: Any, exclude: Any, *, n_negatives: int = 100, k: int = 10,
+                    seed: int = 0) -> dict[str, float]:
+    """Hit rate@k and NDCG@k of each held-out item among `n_negatives` sampled ones, averaged over pairs. (13)
+
+    The "sampled metrics" of Krichene & Rendle (2020), from `sampled_ranks`: a pair scores a hit when
+    its rank r (0 = first) is below k, and NDCG 1 / log2(r + 2) then (one relevant item), else 0.
+    k may not exceed the n_negatives + 1 candidates. "pairs" is the number of held-out pairs.
+    """
+    k = check_positive_int(k, "k", "上位の件数", "cut-off")
+    n_negatives = check_positive_int(n_negatives, "n_negatives", "負例の数", "number of negatives")
+    if k > n_negatives + 1:
+        raise ValueError(bilingual(
+            f"`k`={k} は候補の数（正例 1 つ + `n_negatives`={n_negatives}）を超えています。",
+            f"`k`={k} exceeds the {n_negatives + 1} candidates (the held-out item + `n_negatives`).",
+        ))
+    ranks = sampled_ranks(score, test, exclude, n_negatives=n_negatives, seed=seed)
+    hit = ranks < k
+    return {f"hit_rate@{k}": float(hit.mean()),
+            f"ndcg@{k}": float(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0).mean()),
+            "pairs": float(ranks.size)}

@@ -14,18 +14,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers.datasets import Ratings
 from helpers.metrics import (
     bootstrap_ci,
     coverage,
+    head_items,
     hit_rate_at_k,
+    long_tail_share,
     mean_popularity,
     mrr_at_k,
     ndcg_at_k,
+    novelty,
     paired_bootstrap,
     per_user_scores,
     precision_at_k,
     ranking_report,
     recall_at_k,
+    sampled_metrics,
+    sampled_ranks,
 )
 from tests.bilingual import assert_bilingual
 
@@ -373,3 +379,118 @@ def test_paired_bootstrap_bad_input() -> None:
     with pytest.raises(TypeError) as err:
         paired_bootstrap([0.1], [0.2], n_boot=2.5)
     assert_bilingual(err, "n_boot")
+
+
+# --- novelty, long tail and sampled metrics (13) ------------------------------------------------
+
+
+def test_novelty_by_hand() -> None:
+    """Counts 3, 1, 0, 0 (+1 each, over 4 + 4 = 8): p = 1/2, 1/4, 1/8, 1/8, so 1, 2, 3, 3 bits."""
+    counts = np.array([3, 1, 0, 0])
+    assert novelty([[0, 1], [2]], counts) == pytest.approx((1.5 + 3.0) / 2)
+    assert novelty([[0, 1, -1], [-1, -1]], counts) == pytest.approx(1.5)  # an all-empty list is left out
+    assert novelty({7: [3, 0], 8: [1]}, counts, k=1) == pytest.approx((3 + 2) / 2)
+    assert novelty(np.array([[0, 1]]), counts * 10) < novelty(np.array([[2, 3]]), counts * 10)
+
+
+def test_head_items_and_long_tail_share_by_hand() -> None:
+    """Counts 10, 5, 3, 2 (20 in all): 20% = 4 is reached by item 0 alone; 60% = 12 by items 0 and 1."""
+    counts = np.array([10, 5, 3, 2])
+    assert head_items(counts).tolist() == [True, False, False, False]
+    assert head_items(counts, head_share=0.6).tolist() == [True, True, False, False]
+    assert head_items(np.array([2, 5, 5, 8]), head_share=0.5).tolist() == [False, True, False, True]  # ties
+    assert long_tail_share([[0, 1], [2, 3]], counts) == pytest.approx((0.5 + 1.0) / 2)
+    assert long_tail_share([[0, 1], [2, 3]], counts, head_share=0.6) == pytest.approx(0.5)
+    assert long_tail_share([[0, -1], [0, 2]], counts, k=1) == 0.0
+
+
+@pytest.mark.parametrize(("call", "error", "names"), [
+    (lambda: novelty([[0]], [0, 0]), ValueError, ("item_counts",)),
+    (lambda: novelty([[0]], [1, -1]), ValueError, ("item_counts",)),
+    (lambda: novelty([[5]], [1, 1]), ValueError, ("recommended_lists", "item_counts")),
+    (lambda: novelty([[-1]], [1, 1]), ValueError, ("recommended_lists",)),
+    (lambda: novelty([[0]], [1, 1], k=0), ValueError, ("k",)),
+    (lambda: long_tail_share([[0]], [1, 1], head_share=1.0), ValueError, ("head_share",)),
+    (lambda: head_items([1, 1], head_share=0), ValueError, ("head_share",)),
+    (lambda: long_tail_share([[0.5]], [1, 1]), TypeError, ("recommended_lists",)),
+])
+def test_novelty_and_long_tail_errors(call: Any, error: type, names: tuple[str, ...]) -> None:
+    with pytest.raises(error) as err:
+        call()
+    assert_bilingual(err, *names)
+
+
+def _ratings(pairs: list[tuple[int, int]], n_users: int, n_items: int) -> Ratings:
+    users, items = np.array(pairs).T
+    return Ratings(users, items, np.ones(len(pairs)), n_users, n_items)
+
+
+def test_sampled_ranks_and_metrics_by_hand() -> None:
+    """6 items; user 0 trained on item 0, held out item 2: the 3 other items 1, 3, 4 (5 is user 0's
+    second test item) are the negatives. Score = item index: 3 and 4 rank above 2, so rank 2."""
+    train = _ratings([(0, 0), (1, 1)], 2, 6)
+    test = _ratings([(0, 2), (0, 5), (1, 3)], 2, 6)
+    by_index = lambda users: np.tile(np.arange(6.0), (len(users), 1))  # noqa: E731
+    ranks = sampled_ranks(by_index, test, train, n_negatives=3)
+    # (0, 2): 3, 4 above; (0, 5): none of 1, 3, 4 above; (1, 3): 3 of {0, 2, 4, 5} drawn, only 4 and 5 above
+    assert ranks[0] == 2 and ranks[1] == 0 and 0 <= ranks[2] <= 2
+    full = sampled_ranks(by_index, test.subset(np.array([2])), train, n_negatives=4, seed=3)
+    assert full.tolist() == [2]  # user 1 with all 4 negatives: 4 and 5 above item 3
+    flat = lambda users: np.zeros((len(users), 6))  # noqa: E731
+    assert sampled_ranks(flat, test, train, n_negatives=3).tolist()[:2] == [1, 3]  # ties: lower index first
+    report = sampled_metrics(by_index, test.subset(np.array([0, 1])), train, n_negatives=3, k=2)
+    assert report == {"hit_rate@2": 0.5, "ndcg@2": 0.5, "pairs": 2.0}
+    report = sampled_metrics(by_index, test.subset(np.array([0, 1])), train, n_negatives=3, k=3)
+    assert report["hit_rate@3"] == 1.0 and report["ndcg@3"] == pytest.approx((1 / np.log2(4) + 1) / 2)
+
+
+def test_sampled_ranks_with_every_negative_is_the_full_rank_and_seeded() -> None:
+    """Drawing all unseen items as negatives gives the full rank among them; fewer are seeded draws."""
+    rng = np.random.default_rng(0)
+    n_items, n_users = 30, 8
+    seen = rng.random((n_users, n_items)) < 0.3
+    seen[:, 0] = True  # every user has item 0 ...
+    held = np.zeros_like(seen)
+    held[np.arange(n_users), 1 + np.arange(n_users)] = True  # ... and holds out item u + 1
+    seen &= ~held
+    train = _ratings(list(zip(*np.nonzero(seen), strict=True)), n_users, n_items)
+    test = _ratings(list(zip(*np.nonzero(held), strict=True)), n_users, n_items)
+    table = rng.random((n_users, n_items))
+    score = lambda users: table[users]  # noqa: E731
+    unseen = ~(seen | held)
+    fewest = int(unseen.sum(axis=1).min())
+    expected = [(unseen[u] & (table[u] > table[u, i])).sum()
+                for u, i in zip(test.users, test.items, strict=True)]
+    only = test.subset(test.users == int(np.argmin(unseen.sum(axis=1))))
+    u, i = int(only.users[0]), int(only.items[0])
+    assert sampled_ranks(score, only, train, n_negatives=fewest).tolist() == \
+        [int((unseen[u] & (table[u] > table[u, i])).sum())]
+    a = sampled_ranks(score, test, train, n_negatives=fewest - 3, seed=1)
+    assert np.array_equal(a, sampled_ranks(score, test, train, n_negatives=fewest - 3, seed=1))
+    assert (a <= np.array(expected)).all()  # a subset of the unseen items ranks it no lower
+    others = [sampled_ranks(score, test, train, n_negatives=fewest - 3, seed=s) for s in range(2, 6)]
+    assert any(not np.array_equal(a, b) for b in others)
+
+
+def test_sampled_metrics_errors() -> None:
+    train = _ratings([(0, 0), (1, 1)], 2, 6)
+    test = _ratings([(0, 2), (0, 5), (1, 3)], 2, 6)
+    score = lambda users: np.zeros((len(users), 6))  # noqa: E731
+    with pytest.raises(ValueError) as err:  # user 0 has only 3 unseen items
+        sampled_ranks(score, test, train, n_negatives=4)
+    assert_bilingual(err, "n_negatives")
+    with pytest.raises(ValueError) as err:
+        sampled_metrics(score, test, train, n_negatives=3, k=5)
+    assert_bilingual(err, "k", "n_negatives")
+    with pytest.raises(ValueError) as err:
+        sampled_metrics(score, test, train, n_negatives=0)
+    assert_bilingual(err, "n_negatives")
+    with pytest.raises(ValueError) as err:
+        sampled_ranks(lambda users: np.zeros((len(users), 5)), test, train, n_negatives=2)
+    assert_bilingual(err, "score")
+    with pytest.raises(ValueError) as err:
+        sampled_ranks(lambda users: np.full((len(users), 6), np.nan), test, train, n_negatives=2)
+    assert_bilingual(err, "score")
+    with pytest.raises(TypeError) as err:
+        sampled_ranks(score, {0: [2]}, train)
+    assert_bilingual(err, "test")
