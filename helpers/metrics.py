@@ -484,7 +484,8 @@ def sampled_ranks(score: Any, test: Any, exclude: Any, *, n_negatives: int = 100
     """Rank (0 = first) of each held-out (user, item) of `test` among it and `n_negatives` sampled items. (13)
 
     The negatives of a pair are drawn uniformly, without replacement, from the items its user has
-    neither in `exclude` (the training data) nor in `test`; seeded. `score(users)` returns the
+    neither in `exclude` (the training data) nor in `test`; seeded (by (seed, 13), so a scorer seeded
+    with `seed` draws other numbers). `score(users)` returns the
     scores of all items for each of `users`, shape (len(users), n_items), e.g. `model.scores`.
     A negative with the same score as the held-out item ranks above it when its index is lower,
     as in `top_n`. Refuses when a user has fewer than `n_negatives` items left to draw from.
@@ -492,7 +493,9 @@ def sampled_ranks(score: Any, test: Any, exclude: Any, *, n_negatives: int = 100
     test, exclude = _check_seen(test, "test"), _check_seen(exclude, "exclude")
     n_items = int(test.n_items)
     n_negatives = check_positive_int(n_negatives, "n_negatives", "負例の数", "number of negatives")
-    rng = np.random.default_rng(check_seed(seed))
+    # (seed, 13), not seed: a random scorer made with np.random.default_rng(seed) would draw the very
+    # keys that chose the negatives (the lowest keys), and rank every held-out item first
+    rng = np.random.default_rng((check_seed(seed), 13))
     users, items = np.asarray(test.users, dtype=np.int64), np.asarray(test.items, dtype=np.int64)
     if users.size == 0:
         raise ValueError(bilingual("`test` にインタラクションがありません。",

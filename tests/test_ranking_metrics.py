@@ -494,3 +494,14 @@ def test_sampled_metrics_errors() -> None:
     with pytest.raises(TypeError) as err:
         sampled_ranks(score, {0: [2]}, train)
     assert_bilingual(err, "test")
+
+
+def test_random_scorer_with_the_same_seed_is_not_the_sampler() -> None:
+    """A random scorer seeded like the sampler must still rank the held-out item near the middle."""
+    n_items = 300
+    train = _ratings([(u, u) for u in range(200)], 200, n_items)
+    test = _ratings([(u, u + 1) for u in range(200)], 200, n_items)
+    scorer = np.random.default_rng(0)
+    ranks = sampled_ranks(lambda users: scorer.random((len(users), n_items)), test, train, n_negatives=100,
+                          seed=0)
+    assert 40 < ranks.mean() < 60  # uniform on 0..100: mean 50, standard error 29 / √200 ≈ 2
