@@ -21,6 +21,7 @@ Popularity negatives: γ = 0.75 needs reg 0.05 (0.259), γ = 0.5 reg 0.03 (0.265
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,7 +62,7 @@ class NegativeSampler:
     def __init__(self, train: Ratings, *, distribution: str = "uniform", exponent: float = 0.75) -> None:
         train = _check_ratings(train)
         self.distribution = _check_choice(distribution, "distribution", DISTRIBUTIONS)
-        if isinstance(exponent, bool) or not isinstance(exponent, (int, float)) \
+        if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real) \
                 or not np.isfinite(exponent) or exponent < 0:
             raise ValueError(bilingual(
                 f"`exponent`（人気度の指数 γ）は 0 以上の有限の数にしてください"
