@@ -338,7 +338,9 @@ def _solve_exact(side: _Side, fixed: torch.Tensor, reg: float) -> torch.Tensor:
     gram = fixed.T @ fixed  # YᵀY once: the 0-preference part of all rows shares it
     rhs = _rhs(side, fixed)
     # row k of `table` is √(c − 1)·y_i for interaction k; the last row, all zeros, is the padding
-    table = torch.cat([side.weight.sqrt()[:, None] * fixed[side.col], fixed.new_zeros(1, fixed.shape[1])])
+    # (index_select: the same rows as fixed[side.col], gathered several times faster)
+    table = torch.cat([side.weight.sqrt()[:, None] * torch.index_select(fixed, 0, side.col),
+                       fixed.new_zeros(1, fixed.shape[1])])
     x = fixed.new_zeros(len(side.crow) - 1, fixed.shape[1])  # rows without interactions: x = 0
     for rows, _, pieces in side.blocks:
         correction = sum(torch.bmm(Z.transpose(1, 2), Z) for Z in (_gather_rows(table, p) for p in pieces))
@@ -355,10 +357,10 @@ def _solve_cg(side: _Side, fixed: torch.Tensor, start: torch.Tensor, reg: float,
     gram = fixed.T @ fixed
     n_rows = len(side.crow) - 1
     row_of = torch.repeat_interleave(torch.arange(n_rows), side.crow[1:] - side.crow[:-1])
-    y = fixed[side.col]  # y_i of each interaction
+    y = torch.index_select(fixed, 0, side.col)  # y_i of each interaction
 
     def apply(v: torch.Tensor) -> torch.Tensor:
-        dots = (y * v[row_of]).sum(1)  # y_i·v_u per interaction
+        dots = torch.index_select(v, 0, row_of).mul_(y).sum(1)  # y_i·v_u per interaction, one temporary
         sparse = _csr(side.crow, side.col, side.weight * dots, (n_rows, fixed.shape[0]))
         return v @ gram + reg * v + sparse @ fixed
 
