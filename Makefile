@@ -4,8 +4,8 @@
 #   make html   -- the offline HTML book in build/html (open build/html/index.html)
 #   make e2e    -- browser tests: JupyterLab runs every notebook, the book offline (needs apt)
 # Other targets: make notebooks | make lint | make nav | make lab-reset | make clean
-#   make bench  -- speed/accuracy tables on 100k-/1M-like data (make bench-large: 25M-like;
-#                  make bench-memory: peak memory of ALS and top-N at 25M-like); see benchmarks/
+#   make bench  -- speed/accuracy tables on 100k-/1M-like data, ratings and implicit feedback (make bench-large:
+#                  25M-like; make bench-memory: peak memory of ALS and top-N at 25M-like); see benchmarks/
 
 PYTHON ?= python3
 VENV := .venv
