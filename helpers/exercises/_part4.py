@@ -118,8 +118,8 @@ def _three_ndcgs(answer: Any, runs: list[dict[str, float]], what_ja: str, what_e
                     "The items the user interacted with in training were not excluded: rank with "
                     "`top_n(..., exclude=train)`.")
         if _close(g, run["recall"]) or _close(g, run["precision"]):
-            return (False, "それは NDCG@10 ではなく、再現率か適合率です。`ranking_report(...)[\"ndcg@10\"]` を"
-                    "答えてください。",
+            return (False, "それは NDCG@10 ではなく、再現率か適合率です。"
+                    "`ranking_report(...)[\"ndcg@10\"]` を答えてください。",
                     "That is recall or precision, not NDCG@10: give `ranking_report(...)[\"ndcg@10\"]`.")
         return (False, "値が違います。第 5 節と同じ設定（α 0.3、`reg` 20、10 回の反復、`seed=0`、"
                 "学習データ全体で学習し、テストデータで評価）で、指定のところだけを変えてください。",
@@ -139,3 +139,156 @@ def _wals_ranks(answer: Any) -> Verdict:
 def _wals_cg_steps(answer: Any) -> Verdict:
     runs = [_wals_scores(10, "cg", steps) for steps in (1, 2, 3)]
     return _three_ndcgs(answer, runs, "`cg_steps` 1、2、3 ", "at `cg_steps` 1, 2 and 3")
+
+
+# --- 13 -----------------------------------------------------------------------------------------
+
+
+def _softplus(x: float) -> float:
+    """log(1 + e^x) = −log σ(−x)."""
+    return float(np.logaddexp(0.0, x))
+
+
+@_exercise("13-1")
+def _bpr_and_bce_loss(answer: Any) -> Verdict:
+    got = _as_floats(answer, 2)
+    if got is None:
+        return (False, "(BPR の損失, BCE の損失) の形で、数を 2 つ答えてください。",
+                "Answer as (BPR loss, BCE loss): two numbers.")
+    x_i, x_j = 2.0, 0.5
+    bpr, bce = _softplus(-(x_i - x_j)), _softplus(-x_i) + _softplus(x_j)
+    if _close(got[0], bpr) and _close(got[1], bce):
+        return _OK
+    if _close(got[0], bce) and _close(got[1], bpr):
+        return (False, "順番が逆です。BPR の損失を先に答えてください。",
+                "The order is swapped: the BPR loss comes first.")
+    if _close(got[0], bpr / np.log(2)) or _close(got[1], bce / np.log(2)):
+        return (False, "2 を底とする対数になっています。自然対数（`np.log`）で計算してください。",
+                "That is a base-2 logarithm; use the natural logarithm (`np.log`).")
+    if _close(got[0], 1 / (1 + np.exp(-(x_i - x_j)))):
+        return (False, "それは確率 σ(x_ui − x_uj) です。損失はその対数にマイナスをつけたものです。",
+                "That is the probability σ(x_ui − x_uj); the loss is minus its logarithm.")
+    if _close(got[0], _softplus(x_i - x_j)):
+        return (False, "BPR の損失の符号が逆です。σ の中は x_ui − x_uj で、好まれるべき i が先です。",
+                "The BPR loss has the sign flipped: inside σ is x_ui − x_uj, with the preferred i first.")
+    if not _close(got[0], bpr):
+        return (False, "BPR の損失は −log σ(x_ui − x_uj) = log(1 + exp(−(x_ui − x_uj))) です。",
+                "The BPR loss is −log σ(x_ui − x_uj) = log(1 + exp(−(x_ui − x_uj))).")
+    if _close(got[1], _softplus(-x_i)) or _close(got[1], _softplus(x_j)):
+        return (False, "BCE の損失は 2 つの項の和です。"
+                "i を 1 とする項と、j を 0 とする項の両方を足してください。",
+                "The BCE loss is a sum of 2 terms: add the term for i as a 1 and the term for j as a 0.")
+    return (False, "BCE の損失は −log σ(x_ui) − log σ(−x_uj) です。σ(−x) = 1 − σ(x) に気をつけてください。",
+            "The BCE loss is −log σ(x_ui) − log σ(−x_uj); mind that σ(−x) = 1 − σ(x).")
+
+
+@cache
+def _wals_12() -> Any:
+    """Weighted ALS of 12 and 13 (rank 10, α 0.3, reg 20, 10 sweeps, seed 0) on 12's training data."""
+    from ..implicit import fit_wals
+
+    _, train, _ = _implicit_split()
+    with one_thread():
+        return fit_wals(train, rank=10, alpha=0.3, reg=20.0, sweeps=10, seed=0)
+
+
+@cache
+def _sampled_hit_rates(n_negatives: int) -> dict[str, tuple[float, float]]:
+    """(popularity, weighted ALS) sampled hit rate@10 among n_negatives: per user then mean, and per pair."""
+    from ..metrics import sampled_ranks
+
+    _, train, test = _implicit_split()
+    counts = np.bincount(train.items, minlength=train.n_items).astype(float)
+    scorers = (lambda users: np.broadcast_to(counts, (len(users), train.n_items)), _wals_12().scores)
+    users = np.unique(test.users)
+    per_pair = [(sampled_ranks(score, test, train, n_negatives=n_negatives, seed=0) < 10).astype(float)
+                for score in scorers]
+    per_user = [(np.bincount(test.users, hits, minlength=train.n_users)[users]
+                 / np.bincount(test.users, minlength=train.n_users)[users]).mean() for hits in per_pair]
+    return {"per user": (per_user[0], per_user[1]),
+            "per pair": (float(per_pair[0].mean()), float(per_pair[1].mean()))}
+
+
+@_exercise("13-2")
+def _sampled_500(answer: Any) -> Verdict:
+    got = _as_floats(answer, 2)
+    if got is None:
+        return (False, "(人気順, 重み付き ALS) のヒット率@10 を、数 2 つで答えてください。",
+                "Answer with two numbers: the hit rates@10 of (popularity, weighted ALS).")
+    right = _sampled_hit_rates(500)["per user"]
+    if all(_close(g, e) for g, e in zip(got, right, strict=True)):
+        return _OK
+    if all(_close(g, e) for g, e in zip(got, right[::-1], strict=True)):
+        return (False, "順番が逆です。人気順を先に答えてください。",
+                "The order is swapped: popularity comes first.")
+    if all(_close(g, e) for g, e in zip(got, _sampled_hit_rates(500)["per pair"], strict=True)):
+        return (False, "それはテストのインタラクション全体での平均です。"
+                "第 4 節と同じく、ユーザーごとに平均してから"
+                "全体で平均してください。",
+                "That is the mean over all test interactions; as in section 4, average per user first, "
+                "then over users.")
+    if all(_close(g, e) for g, e in zip(got, _sampled_hit_rates(100)["per user"], strict=True)):
+        return (False, "それは負例 100 個のときの値です。`n_negatives=500` にしてください。",
+                "Those are the values with 100 negatives; set `n_negatives=500`.")
+    return (False, "第 4 節の `sampled_hits(score, test, train, n_negatives=500)` を使い、ユーザーごとに"
+            "平均してから全体で平均してください。",
+            "Use section 4's `sampled_hits(score, test, train, n_negatives=500)`, average per user, then "
+            "over users.")
+
+
+_STRENGTHS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2)
+
+
+@cache
+def _penalty_curve() -> tuple[list[tuple[float, float]], float]:
+    """[(NDCG@10, long-tail share)] of weighted ALS with 13's popularity penalty, and the truth's share."""
+    from ..implicit import make_interactions
+    from ..metrics import long_tail_share, ranking_report
+
+    data, train, test = _implicit_split()
+    truth = make_interactions(seed=0)[1]
+    counts = np.bincount(train.items, minlength=train.n_items)
+    relevant: dict[int, set[int]] = {}
+    for u, i in zip(test.users.tolist(), test.items.tolist(), strict=True):
+        relevant.setdefault(u, set()).add(i)
+    users = np.array(sorted(relevant))
+    row_of = np.full(train.n_users, -1)
+    row_of[users] = np.arange(len(users))
+    had = row_of[train.users] >= 0
+    curve = []
+    for strength in _STRENGTHS:
+        adjusted = _wals_12().scores(users) - strength * np.log1p(counts)
+        adjusted[row_of[train.users[had]], train.items[had]] = -np.inf
+        top = np.argsort(-adjusted, axis=1, kind="stable")[:, :10]
+        ndcg = ranking_report(dict(zip(users.tolist(), top.tolist(), strict=True)), relevant, 10)["ndcg@10"]
+        curve.append((ndcg, long_tail_share(top, counts)))
+    return curve, long_tail_share(truth.top_n(users, 10, exclude=train), counts)
+
+
+@_exercise("13-3")
+def _penalty_strength(answer: Any) -> Verdict:
+    got = _as_floats(answer, 2)
+    if got is None:
+        return (False, "(s, NDCG@10) の形で、数を 2 つ答えてください。",
+                "Answer as (s, NDCG@10): two numbers.")
+    curve, target = _penalty_curve()
+    first = next(k for k, (_, tail) in enumerate(curve) if tail >= target)
+    s, value = got
+    if s == _STRENGTHS[first] and _close(value, curve[first][0]):
+        return _OK
+    if s not in _STRENGTHS:
+        return (False, "s は `strengths` の値のどれかで答えてください。",
+                "Give s as one of the values in `strengths`.")
+    k = _STRENGTHS.index(s)
+    if curve[k][1] < target:
+        return (False, f"s = {s} では、ロングテールの割合がまだ真の確率の順の値に届いていません。",
+                f"At s = {s} the long-tail share has not yet reached that of the true probabilities.")
+    if k > first:
+        return (False, "その s でも届いていますが、もっと弱い罰則で先に届きます。"
+                "初めて届く s を答えてください。",
+                "It has reached it at that s, but a weaker penalty reaches it first: give the first s.")
+    if _close(value, curve[k][1]):
+        return (False, "2 つ目の数はロングテールの割合ではなく、そのときの NDCG@10 です。",
+                "The second number is the NDCG@10 there, not the long-tail share.")
+    return (False, "s は合っています。その s での NDCG@10 を確かめてください。",
+            "The s is right; check the NDCG@10 at that s.")
