@@ -2,9 +2,9 @@
 
 Each function is written out first in the notebook that teaches it (named in its docstring);
 this package keeps the reusable version for the later notebooks and the tests.
-`helpers.implicit` (implicit feedback: synthetic interactions with known truth, weighted ALS) is
-imported on its own until its notebooks (12, 13) exist, and so is `helpers.bpr` (negative sampling
-and BPR, 13), which builds on it.
+Part IV's models live in their own modules, imported by name as notebooks 12 and 13 do:
+`helpers.implicit` (interactions with known truth, weighted ALS, 12) and `helpers.bpr` (negative
+sampling and BPR, 13); the ranking metrics they use are exported here with 08's.
 """
 
 from .data import init_factors, observed_mask, original_ratings
