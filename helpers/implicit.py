@@ -482,7 +482,7 @@ def fit_wals(train: Ratings, *, rank: int = 10, alpha: float = 0.3, reg: float =
     loss over all pairs plus reg(‖X‖² + ‖Y‖²). Each sweep solves the users with the items fixed,
     then the items: YᵀY once per half-sweep, and each row's system only adds its interactions,
     so a sweep costs O(interactions·r² + (users + items)·r³) ("cholesky", exact) or
-    O(cg_steps·(interactions + users + items)·r) ("cg": `cg_steps` conjugate-gradient steps
+    O(cg_steps·(interactions·r + (users + items)·r²)) ("cg": `cg_steps` conjugate-gradient steps
     warm-started from the current factors, as the `implicit` library does). Item factors start
     as N(0, 0.01²); `record_loss` stores the loss after each sweep (one extra O(interactions·r)).
     """
