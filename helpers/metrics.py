@@ -408,7 +408,7 @@ def head_items(item_counts: Any, *, head_share: float = 0.2) -> np.ndarray:
 
     Items are sorted by training count (ties: lower index first) and taken until their counts reach
     `head_share` of the total (the item that crosses it is in the head); every other item is the
-    long tail (Abdollahpouri et al. 2017 split at 20%).
+    long tail (20% is a common choice in the popularity-bias literature).
     """
     counts = _item_counts(item_counts)
     head_share = _check_share(head_share, "head_share")
