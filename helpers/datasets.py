@@ -18,9 +18,11 @@ class Ratings:
     """Observed ratings as parallel arrays; `users[k]` rated `items[k]` with `ratings[k]`. (06)
 
     Users and items are contiguous indices `0..n_users-1`, `0..n_items-1`. For a loaded file,
-    `user_ids[u]` / `item_ids[i]` give the raw id of index `u` / `i` in the file. The fields are
-    checked when the object is made (equal lengths, indices in range, finite ratings); a bad
-    field raises a bilingual ValueError or TypeError that says what to do.
+    `user_ids[u]` / `item_ids[i]` give the raw id of index `u` / `i` in the file. `timestamps[k]`,
+    when given, is the time of rating k (any finite int or float unit: seconds in MovieLens,
+    days in `helpers.temporal`); every split and subset carries it along (14). The fields are
+    checked when the object is made (equal lengths, indices in range, finite ratings and times);
+    a bad field raises a bilingual ValueError or TypeError that says what to do.
     """
 
     users: np.ndarray
@@ -30,6 +32,7 @@ class Ratings:
     n_items: int
     user_ids: np.ndarray | None = None
     item_ids: np.ndarray | None = None
+    timestamps: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         """Check the fields here, not deep in a trainer: a few passes, no copy of clean arrays.
@@ -61,8 +64,11 @@ class Ratings:
                     f"`{name}` must be a 1-D array of length {size}, the raw id of each index; got shape "
                     f"{np.shape(ids)}. Leave it out (None) when there is no mapping.",
                 ))
-        for name, value in (("users", users), ("items", items), ("ratings", ratings),
-                            ("n_users", n_users), ("n_items", n_items)):
+        fields = [("users", users), ("items", items), ("ratings", ratings), ("n_users", n_users),
+                  ("n_items", n_items)]
+        if self.timestamps is not None:
+            fields.append(("timestamps", _timestamp_array(self.timestamps, ratings.size)))
+        for name, value in fields:
             object.__setattr__(self, name, value)
 
     def __len__(self) -> int:
@@ -70,8 +76,9 @@ class Ratings:
 
     def subset(self, index: np.ndarray) -> Ratings:
         """The ratings at `index` (an index array or boolean mask), same users and items."""
+        times = None if self.timestamps is None else self.timestamps[index]
         return Ratings(self.users[index], self.items[index], self.ratings[index], self.n_users,
-                       self.n_items, self.user_ids, self.item_ids)
+                       self.n_items, self.user_ids, self.item_ids, times)
 
     @property
     def scale(self) -> tuple[float, float]:
@@ -196,6 +203,37 @@ def _rating_array(value: Any) -> np.ndarray:
                 f"{arr[pos].item()}. Ratings must be finite; drop a missing rating with its user and item "
                 "(e.g. `keep = np.isfinite(ratings)`, then index users, items and ratings with it).",
             ))
+    return arr
+
+
+def _timestamp_array(value: Any, size: int) -> np.ndarray:
+    """`value` as a 1-D array of `size` finite real times (no copy); ints stay ints. (14)"""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(bilingual(
+            f"`timestamps` は時刻（整数か実数）の配列にしてください（dtype {arr.dtype} が渡されました）。"
+            "日時の文字列や datetime なら、エポック秒（1970 年 1 月 1 日からの秒数）などの数に"
+            "変換してください。時刻がなければ省いてください（None）。",
+            f"`timestamps` must be an array of times (integers or reals); got dtype {arr.dtype}. Turn date "
+            "strings or datetimes into numbers such as seconds since 1 January 1970. Leave it out (None) "
+            "when there are no times.",
+        ))
+    _check_1d(arr, "timestamps")
+    if arr.size != size:
+        raise ValueError(bilingual(
+            f"`timestamps` の長さ {arr.size} が評価値の数 {size} と違います。k 番目の要素は"
+            "評価値 ratings[k] の時刻なので、同じ長さにしてください。",
+            f"`timestamps` has length {arr.size} but there are {size} ratings. Entry k is the time of "
+            "rating ratings[k], so they must have the same length.",
+        ))
+    if arr.dtype.kind == "f" and arr.size and not np.isfinite(arr).all():
+        bad = np.flatnonzero(~np.isfinite(arr))
+        raise ValueError(bilingual(
+            f"`timestamps` に NaN または無限大が {bad.size} 個あります（最初は位置 {int(bad[0])} の "
+            f"{arr[bad[0]].item()}）。時刻は有限の数にしてください。時刻の欠けた評価値は除いてください。",
+            f"`timestamps` contains {bad.size} NaN or infinite value(s), the first at position "
+            f"{int(bad[0])}: {arr[bad[0]].item()}. Times must be finite; drop the ratings without a time.",
+        ))
     return arr
 
 

@@ -5,7 +5,8 @@ Formats (chosen from the file name, or given as `fmt`):
 - "ml-1m": `ratings.dat`, `user::item::rating::timestamp`, no header;
 - "ml-latest": `ratings.csv` (ml-latest, ml-latest-small, ml-25m …), `userId,movieId,rating,timestamp`
   with a header line.
-A UTF-8 byte-order mark at the start (spreadsheet programs write one) is skipped.
+A UTF-8 byte-order mark at the start (spreadsheet programs write one) is skipped. The fourth
+column, the time of the rating in seconds since 1 January 1970, is kept as `Ratings.timestamps` (14).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def load_movielens(path: str | Path, fmt: str | None = None, *,
     A (user, item) pair that appears more than once: with `duplicates="error"` (the default;
     real MovieLens files have none, so a duplicate means a damaged or merged file) it raises
     and names both lines; with `duplicates="last"` the later line is kept.
+    `timestamps` holds each rating's time (int64 seconds, as in the file; used by 14's temporal
+    splits); a file in which some line has no number in the fourth column loads without them (None).
     """
     path = Path(path)
     fmt = _format_of(path, fmt)
@@ -80,22 +83,28 @@ def load_movielens(path: str | Path, fmt: str | None = None, *,
     spec = FORMATS[fmt]
     fast = _parse_fast(path, spec)
     if fast is not None:  # the common case: a clean file, parsed by NumPy's C reader
-        users_raw, items_raw, ratings, line_numbers = fast
+        users_raw, items_raw, ratings, times, line_numbers = fast
         user_ids, users_arr = np.unique(users_raw, return_inverse=True)
         item_ids, items_arr = np.unique(items_raw, return_inverse=True)
     else:  # anything unusual: line by line, so that an error can name the line
-        users_arr, items_arr, ratings, line_numbers, user_ids, item_ids = _parse_lines(path, fmt, spec)
+        users_arr, items_arr, ratings, times, line_numbers, user_ids, item_ids = _parse_lines(path, fmt, spec)
     keep = _apply_duplicate_policy(path, users_arr, items_arr, len(item_ids), line_numbers, duplicates)
     return Ratings(users_arr[keep], items_arr[keep], ratings[keep], len(user_ids), len(item_ids),
-                   user_ids, item_ids)
+                   user_ids, item_ids, None if times is None else _as_times(times[keep]))
 
 
-def _parse_fast(path: Path, spec: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """(users, items, ratings, line numbers) for a clean file with integer ids; None otherwise.
+def _as_times(times: np.ndarray) -> np.ndarray:
+    """Times as int64 when they are all whole numbers (MovieLens: seconds), else float64."""
+    whole = times.size == 0 or bool((times == np.round(times)).all() and np.abs(times).max() < 2**62)
+    return times.astype(np.int64) if whole else times.astype(np.float64)
+
+
+def _parse_fast(path: Path, spec: dict) -> tuple[np.ndarray, ...] | None:
+    """(users, items, ratings, timestamps, line numbers) for a clean file with integer ids; None otherwise.
 
     Pure Python takes about a minute for the 25 million lines of ml-25m; NumPy's reader a
-    fraction of that. Any surprise (text ids, a blank or short line, a non-finite rating)
-    returns None, and the line-by-line parser then reports it with its line number.
+    fraction of that. Any surprise (text ids, a blank or short line, a non-finite rating or
+    timestamp) returns None, and the line-by-line parser then reports it with its line number.
     """
     raw = path.read_bytes().removeprefix(codecs.BOM_UTF8)  # spreadsheet programs write one
     sep = spec["sep"]
@@ -108,14 +117,14 @@ def _parse_fast(path: Path, spec: dict) -> tuple[np.ndarray, np.ndarray, np.ndar
     try:
         with warnings.catch_warnings():  # "input contained no data": handled below, by the row count
             warnings.filterwarnings("ignore", message=".*input contained no data", category=UserWarning)
-            table = np.loadtxt(io.BytesIO(raw), delimiter=sep, skiprows=header, usecols=(0, 1, 2),
+            table = np.loadtxt(io.BytesIO(raw), delimiter=sep, skiprows=header, usecols=(0, 1, 2, 3),
                                dtype=np.float64, ndmin=2, encoding="utf-8")
     except ValueError:
         return None
     ids = table[:, :2]
     if len(table) != lines or not np.isfinite(table).all() or not (ids == np.round(ids)).all():
         return None
-    return (ids[:, 0].astype(np.int64), ids[:, 1].astype(np.int64), table[:, 2],
+    return (ids[:, 0].astype(np.int64), ids[:, 1].astype(np.int64), table[:, 2], table[:, 3],
             np.arange(1 + header, len(table) + 1 + header))
 
 
@@ -124,6 +133,7 @@ def _parse_lines(path: Path, fmt: str, spec: dict) -> tuple:
     users: list[str] = []
     items: list[str] = []
     values: list[float] = []
+    times: list[float] | None = []  # None once a line has no number in the fourth column
     line_numbers: list[int] = []
     with path.open(encoding="utf-8-sig", errors="replace") as handle:  # -sig: skip a byte-order mark
         for number, line in enumerate(handle, start=1):
@@ -147,6 +157,8 @@ def _parse_lines(path: Path, fmt: str, spec: dict) -> tuple:
                     f"{path} の {number} 行目の評価値 {fields[2]!r} が数値ではありません: {text!r}",
                     f"{path}, line {number}: the rating {fields[2]!r} is not a number: {text!r}",
                 ))
+            if times is not None:
+                times = _append_time(times, fields)
             users.append(fields[0].strip())
             items.append(fields[1].strip())
             values.append(rating)
@@ -158,7 +170,20 @@ def _parse_lines(path: Path, fmt: str, spec: dict) -> tuple:
         ))
     user_ids, users_arr = np.unique(_as_ids(users), return_inverse=True)
     item_ids, items_arr = np.unique(_as_ids(items), return_inverse=True)
-    return users_arr, items_arr, np.array(values), np.array(line_numbers), user_ids, item_ids
+    times_arr = None if times is None else np.array(times, dtype=np.float64)
+    return users_arr, items_arr, np.array(values), times_arr, np.array(line_numbers), user_ids, item_ids
+
+
+def _append_time(times: list[float], fields: list[str]) -> list[float] | None:
+    """`times` with this line's fourth field added; None when it is missing or not a finite number."""
+    try:
+        value = float(fields[3])
+    except (IndexError, ValueError):
+        return None
+    if not math.isfinite(value):
+        return None
+    times.append(value)
+    return times
 
 
 def _as_ids(raw: list[str]) -> np.ndarray:

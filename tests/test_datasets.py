@@ -424,3 +424,53 @@ def test_split_per_user_bad_fraction(small: Ratings, bad: Any) -> None:
     with pytest.raises(ValueError, match="strictly between 0 and 1") as err:
         split_per_user(small, bad)
     assert_bilingual(err, "fraction")
+
+
+# --- timestamps (14) -------------------------------------------------------------------------------
+
+
+def test_ratings_without_times_are_unchanged() -> None:
+    """`timestamps` is optional: None by default, and `make_synthetic` gives none."""
+    assert Ratings(U, I, R, 4, 5).timestamps is None
+    assert make_synthetic(50, 40, 600, rank=3)[0].timestamps is None
+
+
+def test_ratings_keep_int_and_float_times_without_copies() -> None:
+    """Integer times (MovieLens seconds) and float times (days) are kept as they are."""
+    for times in (np.array([881250949, 891717742, 878887116, 880606923]), np.array([0.5, 2.0, 1.25, 3.0])):
+        data = Ratings(U, I, R, 4, 5, timestamps=times)
+        assert data.timestamps is times
+    assert Ratings(U, I, R, 4, 5, timestamps=[1, 2, 3, 4]).timestamps.tolist() == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(("times", "error", "text"), [
+    pytest.param(np.arange(3), ValueError, "length 3 but there are 4", id="short"),
+    pytest.param(np.array([1.0, np.nan, 2.0, np.inf]), ValueError, "2 NaN or infinite.*position 1", id="nan"),
+    pytest.param(np.arange(4).reshape(2, 2), ValueError, "1-D", id="2-d"),
+    pytest.param(np.array(["2020-01-01"] * 4), TypeError, "1 January 1970", id="strings"),
+    pytest.param(np.ones(4, dtype=bool), TypeError, "dtype bool", id="bool"),
+])
+def test_bad_timestamps_are_refused_where_made(times: Any, error: type, text: str) -> None:
+    """A malformed `timestamps` → a bilingual error naming it, at construction."""
+    with pytest.raises(error, match=text) as err:
+        Ratings(U, I, R, 4, 5, timestamps=times)
+    assert_bilingual(err, "timestamps")
+
+
+def test_timestamps_follow_their_ratings_through_every_split(small: Ratings) -> None:
+    """subset, split_random, split_per_user and split_leave_one_out carry each rating's time along."""
+    from helpers.datasets import split_leave_one_out
+
+    times = np.arange(len(small)) * 10 + 7  # a time that encodes the rating's position
+    data = Ratings(small.users, small.items, small.ratings, small.n_users, small.n_items, timestamps=times)
+    code_time = dict(zip(pairs(data).tolist(), times.tolist(), strict=True))
+    parts = [*split_random(data), *split_per_user(data), *split_leave_one_out(data),
+             data.subset(np.array([5, 3])), data.subset(data.ratings > 3.5)]
+    for part in parts:
+        assert part.timestamps is not None and part.timestamps.size == len(part)
+        assert [code_time[c] for c in pairs(part).tolist()] == part.timestamps.tolist()
+    # the split without times is the same split: timestamps do not change which rating goes where
+    for with_times, without in zip(split_random(data), split_random(small), strict=True):
+        np.testing.assert_array_equal(pairs(with_times), pairs(without))
+    for part in split_per_user(small):
+        assert part.timestamps is None

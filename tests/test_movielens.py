@@ -35,6 +35,13 @@ def mllatest(tmp_path: Path, rows: list[tuple] = CSV_ROWS, name: str = "ratings.
     return write(tmp_path / name, ["userId,movieId,rating,timestamp"] + [",".join(map(str, r)) for r in rows])
 
 
+def timed(data: Ratings) -> set[tuple[int, int, float, int]]:
+    """The ratings as (raw user id, raw item id, rating, timestamp)."""
+    assert data.user_ids is not None and data.item_ids is not None and data.timestamps is not None
+    return {(int(data.user_ids[u]), int(data.item_ids[i]), float(r), int(t))
+            for u, i, r, t in zip(data.users, data.items, data.ratings, data.timestamps, strict=True)}
+
+
 def triples(data: Ratings) -> set[tuple[int, int, float]]:
     """The ratings as (raw user id, raw item id, rating)."""
     assert data.user_ids is not None and data.item_ids is not None
@@ -55,6 +62,8 @@ def test_integer_star_formats(tmp_path: Path, writer) -> None:
     assert data.user_ids.tolist() == [1, 2, 10]  # numeric order: 10 after 2
     assert data.item_ids.tolist() == [5, 20, 100]
     assert triples(data) == {(u, i, float(r)) for u, i, r, _ in ROWS}
+    assert timed(data) == {(u, i, float(r), t) for u, i, r, t in ROWS}  # the timestamps are kept (14)
+    assert data.timestamps.dtype == np.int64 and data.timestamps[0] == 881250949
     assert data.scale == (1.0, 5.0)
     # index → raw id, and the first line (user 10, item 5) maps to indices (2, 0)
     assert (data.users[0], data.items[0], data.ratings[0]) == (2, 0, 4.0)
@@ -68,6 +77,8 @@ def test_csv_format_with_half_stars(tmp_path: Path) -> None:
     assert data.user_ids.tolist() == [1, 2, 10]
     assert data.item_ids.tolist() == [5, 20, 100]
     assert triples(data) == {(u, i, r) for u, i, r, _ in CSV_ROWS}
+    assert timed(data) == set(CSV_ROWS)
+    assert data.timestamps.dtype == np.int64
     assert data.scale == (0.5, 5.0)
     assert 3.5 in data.ratings.tolist()
 
@@ -83,12 +94,14 @@ def test_format_given_explicitly(tmp_path: Path, writer, fmt: str) -> None:
     for where in (path, str(path)):
         data = load_movielens(where, fmt=fmt)
         assert len(data) == 5 and data.user_ids.tolist() == [1, 2, 10]
+        assert data.timestamps.tolist() == [row[3] for row in (CSV_ROWS if fmt == "ml-latest" else ROWS)]
 
 
 def test_fmt_overrides_the_file_name(tmp_path: Path) -> None:
     """A tab-separated file named ratings.csv is read as ml-100k when told so (no header skipped)."""
     data = load_movielens(ml100k(tmp_path, name="ratings.csv"), fmt="ml-100k")
     assert len(data) == 5
+    assert data.timestamps.tolist() == [row[3] for row in ROWS]
 
 
 def test_blank_lines_are_ignored(tmp_path: Path) -> None:
@@ -98,7 +111,7 @@ def test_blank_lines_are_ignored(tmp_path: Path) -> None:
     path.write_text("\r\n".join(lines[:2] + [""] + lines[2:]) + "\r\n\n  \n\n", encoding="utf-8")
     data = load_movielens(path)
     assert len(data) == 5
-    assert triples(data) == {(u, i, float(r)) for u, i, r, _ in ROWS}
+    assert timed(data) == {(u, i, float(r), t) for u, i, r, t in ROWS}
 
 
 def test_single_user_and_item(tmp_path: Path) -> None:
@@ -106,6 +119,37 @@ def test_single_user_and_item(tmp_path: Path) -> None:
     data = load_movielens(ml100k(tmp_path, [(7, 9, 3, 0)]))
     assert (len(data), data.n_users, data.n_items) == (1, 1, 1)
     assert data.user_ids.tolist() == [7] and data.item_ids.tolist() == [9]
+    assert data.timestamps.tolist() == [0]
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["fast", "careful"])
+def test_timestamps_follow_their_ratings_through_splits(tmp_path: Path, careful: bool, monkeypatch) -> None:
+    """Each rating keeps its own time through a split (subset), in both readers. (14)"""
+    import helpers.movielens as movielens
+    from helpers.datasets import split_random
+
+    if careful:
+        monkeypatch.setattr(movielens, "_parse_fast", lambda *args: None)
+    data = load_movielens(ml1m(tmp_path))
+    rest, part = split_random(data, 0.4, seed=1)
+    assert len(rest) + len(part) == 5
+    assert timed(rest) | timed(part) == {(u, i, float(r), t) for u, i, r, t in ROWS}
+
+
+@pytest.mark.parametrize("lines", [["1\t2\t3", "2\t2\t4"], ["1\t2\t3\t5", "2\t2\t4\tyesterday"],
+                                   ["1\t2\t3\t5", "2\t2\t4\tnan"]],
+                         ids=["three-columns", "text-time", "nan-time"])
+def test_files_without_usable_times_load_without_timestamps(tmp_path: Path, lines: list[str]) -> None:
+    """A line with no number in the fourth column: the ratings load as before, `timestamps` is None."""
+    data = load_movielens(write(tmp_path / "u.data", lines))
+    assert len(data) == 2 and data.timestamps is None
+    assert triples(data) == {(1, 2, 3.0), (2, 2, 4.0)}
+
+
+def test_fractional_times_stay_floats(tmp_path: Path) -> None:
+    """Times that are not whole numbers are kept as float64, not truncated."""
+    data = load_movielens(write(tmp_path / "u.data", ["1\t2\t3\t5.5", "2\t2\t4\t7"]))
+    assert data.timestamps.dtype == np.float64 and data.timestamps.tolist() == [5.5, 7.0]
 
 
 # --- bad input -------------------------------------------------------------------------------------
@@ -230,11 +274,12 @@ def test_duplicate_pair_in_csv_uses_file_line_numbers(tmp_path: Path) -> None:
 
 def test_duplicates_last_keeps_the_later_line(tmp_path: Path) -> None:
     """duplicates="last": the later rating wins and the count drops by one per duplicate."""
-    path = ml100k(tmp_path, [(1, 5, 3, 0), (2, 5, 4, 0), (3, 6, 2, 0), (1, 5, 1, 0), (3, 7, 5, 0)])
+    path = ml100k(tmp_path, [(1, 5, 3, 0), (2, 5, 4, 1), (3, 6, 2, 2), (1, 5, 1, 3), (3, 7, 5, 4)])
     data = load_movielens(path, duplicates="last")
     assert len(data) == 4
     assert (data.n_users, data.n_items) == (3, 3)
     assert triples(data) == {(1, 5, 1.0), (2, 5, 4.0), (3, 6, 2.0), (3, 7, 5.0)}
+    assert timed(data) == {(1, 5, 1.0, 3), (2, 5, 4.0, 1), (3, 6, 2.0, 2), (3, 7, 5.0, 4)}  # the later time
     codes = data.users * data.n_items + data.items
     assert np.unique(codes).size == len(data)
 
@@ -254,13 +299,15 @@ def test_fast_reader_agrees_with_the_line_by_line_reader(tmp_path: Path, writer,
 
     rng = np.random.default_rng(0)
     codes = rng.choice(300 * 200, 2000, replace=False)
-    rows = [(int(c // 200) + 1, int(c % 200) * 7 + 3, float(rng.integers(1, 11)) / 2, 1) for c in codes]
+    rows = [(int(c // 200) + 1, int(c % 200) * 7 + 3, float(rng.integers(1, 11)) / 2,
+             int(rng.integers(8 * 10**8, 16 * 10**8))) for c in codes]
     path = writer(tmp_path, rows)
     assert movielens._parse_fast(path, movielens.FORMATS[movielens._format_of(path, None)]) is not None
     fast = load_movielens(path)
     monkeypatch.setattr(movielens, "_parse_fast", lambda *args: None)
     careful = load_movielens(path)
-    for field in ("users", "items", "ratings", "user_ids", "item_ids"):
+    assert fast.timestamps.dtype == careful.timestamps.dtype == np.int64
+    for field in ("users", "items", "ratings", "user_ids", "item_ids", "timestamps"):
         np.testing.assert_array_equal(getattr(fast, field), getattr(careful, field))
     assert (fast.n_users, fast.n_items) == (careful.n_users, careful.n_items)
 
@@ -290,5 +337,5 @@ def test_byte_order_mark_is_skipped(tmp_path: Path, writer, careful: bool, monke
         assert movielens._parse_fast(path, movielens.FORMATS[movielens._format_of(path, None)]) is not None
     data = load_movielens(path)
     assert data.user_ids.dtype.kind == "i" and data.user_ids.tolist() == [1, 2, 10]
-    for field in ("users", "items", "ratings", "user_ids", "item_ids"):
+    for field in ("users", "items", "ratings", "user_ids", "item_ids", "timestamps"):
         np.testing.assert_array_equal(getattr(data, field), getattr(plain, field))
