@@ -23,6 +23,8 @@ from ._checks import (
 )
 
 OptimizerFactory = Callable[[list[torch.Tensor], float], torch.optim.Optimizer]
+# Called after each evaluation with (step, validation RMSE); returning True stops training (15).
+EvalCallback = Callable[[int, float], Any]
 
 _OPTIMIZERS: dict[str, OptimizerFactory] = {
     "adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
@@ -197,6 +199,7 @@ class History:
     val_rmse: list[float] = field(default_factory=list)
     best_step: int = 0
     stopped_early: bool = False
+    stopped_by_callback: bool = False  # `callback` returned True (15)
 
 
 def _triples(data: Any, name: str,
@@ -227,6 +230,7 @@ def fit(
     eval_every: int = 5,
     patience: int = 4,
     device: Any = None,
+    callback: EvalCallback | None = None,
 ) -> History:
     """Full-batch Adam on a `BiasedMF`, with early stopping on the validation RMSE. (07)
 
@@ -236,6 +240,9 @@ def fit(
     `eval_every` steps the RMSEs are recorded; after `patience` evaluations without a better
     validation RMSE, training stops and the best parameters are restored. `device` ("cpu",
     "cuda", …) moves the model there and trains there; by default, where the model already is. (10)
+    `callback(step, val_rmse)`, called after each evaluation (needs `val`), stops training when it
+    returns True, with the best parameters restored as in early stopping: how a hyperparameter search
+    prunes a bad trial (`helpers.tuning`, 15). Without it, training is exactly as before.
 
     Users and items without a training rating get factors and bias 0 at the start, and keep them
     (their gradient is 0): a user's score is then μ + b_i, an item's μ + b_u, as in `fit_als`.
@@ -245,7 +252,7 @@ def fit(
     reg = check_reg(reg, allow_zero=True)
     max_steps = check_positive_int(max_steps, "max_steps", "最大ステップ数", "maximum steps")
     eval_every = check_positive_int(eval_every, "eval_every", "評価の間隔", "evaluation interval")
-    monitor = _Monitor(model, train, val, patience, device)
+    monitor = _Monitor(model, train, val, patience, device, callback)
     history = monitor.history
     batch = _SparseBatch(train, (model.n_users, model.n_items), model.global_mean.dtype, monitor.device)
     _zero_unrated(model, batch)
@@ -496,6 +503,7 @@ def fit_als(
     sweeps: int = 20,
     patience: int = 2,
     device: Any = None,
+    callback: EvalCallback | None = None,
 ) -> History:
     """Alternating least squares for `BiasedMF`: each half-sweep solves one side exactly. (09)
 
@@ -503,7 +511,8 @@ def fit_als(
     for x_u = [b_u, p_u]: (Z_uᵀ Z_u + reg·n_u I) x_u = Z_uᵀ (r_u − μ − b_items), Z_u holding
     the rows [1, q_i] of the items the user rated. Then the same for the items. One sweep =
     users then items; `History` gets one entry per sweep (the training loss before the sweep,
-    the RMSEs after it), with early stopping on the validation RMSE as in `fit`; `device` as in `fit`.
+    the RMSEs after it), with early stopping on the validation RMSE as in `fit`; `device` and
+    `callback` (called after each sweep with (sweep, validation RMSE)) as in `fit`.
 
     Users and items without a training rating get factors and bias 0 (their ridge problem has
     no data), so their scores rest on μ and the other side's bias, as in `fit`. Rows are solved
@@ -516,7 +525,7 @@ def fit_als(
                     note_en="Without regularization, ALS may face unsolvable systems "
                             "for rows with few ratings.")
     sweeps = check_positive_int(sweeps, "sweeps", "反復回数", "number of sweeps")
-    monitor = _Monitor(model, train, val, patience, device)
+    monitor = _Monitor(model, train, val, patience, device, callback)
     batch = _SparseBatch(train, (model.n_users, model.n_items), model.global_mean.dtype, monitor.device)
     _zero_unrated(model, batch)
     for sweep in range(1, sweeps + 1):
@@ -560,7 +569,8 @@ def _als_sweep(batch: _SparseBatch, model: Any, reg: float) -> None:
 class _Monitor:
     """Checks the model and data, records the RMSEs and does the early stopping of `fit` and `fit_als`."""
 
-    def __init__(self, model: Any, train: Any, val: Any, patience: int, device: Any = None) -> None:
+    def __init__(self, model: Any, train: Any, val: Any, patience: int, device: Any = None,
+                 callback: EvalCallback | None = None) -> None:
         from .models import BiasedMF
 
         if not isinstance(model, BiasedMF):
@@ -579,6 +589,18 @@ class _Monitor:
             model.check_ids(val.users, val.items)
         self.patience = check_positive_int(patience, "patience", "早期終了までの評価回数",
                                            "evaluations to wait")
+        if callback is not None and not callable(callback):
+            raise TypeError(bilingual(
+                f"`callback` には関数 (step, val_rmse) -> bool を渡してください"
+                f"（{type(callback).__name__} が渡されました）。",
+                f"`callback` must be a function (step, val_rmse) -> bool; got {type(callback).__name__}.",
+            ))
+        if callback is not None and val is None:
+            raise ValueError(bilingual(
+                "`callback` は検証データの RMSE を受け取るので、`val` も渡してください。",
+                "`callback` receives the validation RMSE: pass `val` too.",
+            ))
+        self.callback = callback
         self.history = History()
         self.best, self.best_state, self.waited = math.inf, None, 0
 
@@ -604,10 +626,12 @@ class _Monitor:
         if current < self.best:
             self.best, self.waited, history.best_step = current, 0, step
             self.best_state = {k: v.clone() for k, v in model.state_dict().items()}
-            return False
-        self.waited += 1
-        history.stopped_early = self.waited >= self.patience
-        return history.stopped_early
+        else:
+            self.waited += 1
+            history.stopped_early = self.waited >= self.patience
+        if self.callback is not None and self.callback(step, current):
+            history.stopped_by_callback = True
+        return history.stopped_early or history.stopped_by_callback
 
     def finish(self) -> History:
         """Restore the best parameters (with validation data) and return the history."""
