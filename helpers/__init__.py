@@ -5,6 +5,8 @@ this package keeps the reusable version for the later notebooks and the tests.
 Part IV's models live in their own modules, imported by name as notebooks 12 and 13 do:
 `helpers.implicit` (interactions with known truth, weighted ALS, 12) and `helpers.bpr` (negative
 sampling and BPR, 13); the ranking metrics they use are exported here with 08's.
+Part V's search lives in `helpers.tuning` (Optuna objectives, samplers, pruning, 15), imported by
+name too, so that `import helpers` does not load Optuna.
 """
 
 from .data import init_factors, observed_mask, original_ratings
@@ -41,6 +43,15 @@ from .movielens import load_movielens
 from .plotting import plot_loss, plot_matrix, use_japanese_font
 from .recommend import NewUser, fold_in, scores, similar_items, top_n
 from .seeding import set_seed, setup_notebook
+from .temporal import (
+    TimeBiasedMF,
+    TimedTruth,
+    fit_timed,
+    make_synthetic_timed,
+    rmse_ci,
+    split_leave_last_out,
+    split_temporal,
+)
 from .training import (
     DivergenceError,
     History,
@@ -64,4 +75,6 @@ __all__ = [
     "rmse", "scores", "set_seed", "setup_notebook", "similar_items", "split_per_user", "split_random",
     "top_n", "train", "use_japanese_font",
     "head_items", "long_tail_share", "novelty", "sampled_metrics", "sampled_ranks", "split_leave_one_out",
+    "TimeBiasedMF", "TimedTruth", "fit_timed", "make_synthetic_timed", "rmse_ci", "split_leave_last_out",
+    "split_temporal",
 ]
