@@ -288,9 +288,11 @@ def summary(study: optuna.Study) -> dict[str, Any]:
     """Best value and params; trials complete, pruned (diverged ones apart) and diverged; steps run. (15)"""
     states = [t.state for t in study.trials]
     diverged = sum(bool(t.user_attrs.get("diverged")) for t in study.trials)
-    return {
-        "best_value": study.best_value, "best_params": study.best_params,
-        "complete": states.count(optuna.trial.TrialState.COMPLETE),
+    complete = states.count(optuna.trial.TrialState.COMPLETE)
+    return {  # no complete trial: no best (None)
+        "best_value": study.best_value if complete else None,
+        "best_params": study.best_params if complete else None,
+        "complete": complete,
         "pruned": states.count(optuna.trial.TrialState.PRUNED) - diverged,
         "diverged": diverged,
         "steps": steps_run(study),
