@@ -40,6 +40,18 @@ from .metrics import (
 )
 from .models import BiasedMF
 from .movielens import load_movielens
+from .neural import (
+    AutoRec,
+    DotProduct,
+    MLPRating,
+    NeuMF,
+    fit_neural,
+    fit_neural_implicit,
+    make_star_ratings,
+    mlp_dot_experiment,
+    out_of_range_share,
+    sigmoid_range,
+)
 from .plotting import plot_loss, plot_matrix, use_japanese_font
 from .recommend import NewUser, fold_in, scores, similar_items, top_n
 from .seeding import set_seed, setup_notebook
@@ -77,4 +89,6 @@ __all__ = [
     "head_items", "long_tail_share", "novelty", "sampled_metrics", "sampled_ranks", "split_leave_one_out",
     "TimeBiasedMF", "TimedTruth", "fit_timed", "make_synthetic_timed", "rmse_ci", "split_leave_last_out",
     "split_temporal",
+    "AutoRec", "DotProduct", "MLPRating", "NeuMF", "fit_neural", "fit_neural_implicit", "make_star_ratings",
+    "mlp_dot_experiment", "out_of_range_share", "sigmoid_range",
 ]

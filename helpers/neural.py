@@ -208,10 +208,9 @@ class _RatingModel(nn.Module):
         return x if self.y_range is None else sigmoid_range(x, *self.y_range)
 
     def _embedding(self, n: int, dim: int, generator: torch.Generator) -> nn.Embedding:
-        emb = nn.Embedding(n, dim)
-        with torch.no_grad():
-            emb.weight.normal_(0.0, self.init_std, generator=generator)
-        return emb
+        # `_weight` skips nn.Embedding's own draw from the global generator.
+        weight = torch.empty(n, dim).normal_(0.0, self.init_std, generator=generator)
+        return nn.Embedding(n, dim, _weight=weight)
 
     def embeddings(self) -> list[nn.Embedding]:
         """The embedding tables, regularized per rating by `fit_neural`'s `reg`."""
@@ -254,10 +253,8 @@ class DotProduct(_RatingModel):
         g = torch.Generator().manual_seed(check_seed(seed))
         self.user_factors = self._embedding(self.n_users, rank, g)
         self.item_factors = self._embedding(self.n_items, rank, g)
-        self.user_bias, self.item_bias = nn.Embedding(self.n_users, 1), nn.Embedding(self.n_items, 1)
-        with torch.no_grad():
-            self.user_bias.weight.zero_()
-            self.item_bias.weight.zero_()
+        self.user_bias = nn.Embedding(self.n_users, 1, _weight=torch.zeros(self.n_users, 1))
+        self.item_bias = nn.Embedding(self.n_items, 1, _weight=torch.zeros(self.n_items, 1))
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Predicted ratings for the pairs (users[k], items[k])."""
