@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from helpers.exercises import NOT_ANSWERED, check, exercise_ids
-from tests import exercises_part1, exercises_part2, exercises_part3, exercises_part4
+from tests import exercises_part1, exercises_part2, exercises_part3, exercises_part4, exercises_part5
 from tests.bilingual import EN_RE, JA_RE
 
 # Each part's cases live beside the others (tests/exercises_partN.py), one file per part of the series.
-PARTS = (exercises_part1, exercises_part2, exercises_part3, exercises_part4)
+PARTS = (exercises_part1, exercises_part2, exercises_part3, exercises_part4, exercises_part5)
 RIGHT = [case for part in PARTS for case in part.RIGHT]
 WRONG = [case for part in PARTS for case in part.WRONG]
 

@@ -1,7 +1,7 @@
 """Exercises that check themselves: `check("01-1", answer)` prints a verdict in both languages.
 
-The checkers live in `_part1` (notebooks 01-04), `_part2` (05-08), `_part3` (09-11) and
-`_part4` (12-13);
+The checkers live in `_part1` (notebooks 01-04), `_part2` (05-08), `_part3` (09-11),
+`_part4` (12-13) and `_part5` (14-16);
 the shared parsing of answers and the registry are in `_core`.
 
 Each checker computes the expected value from the exercise's own data (no copied answer key)
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._checks import bilingual
-from . import _part1, _part2, _part3, _part4  # noqa: F401  (importing registers their checkers)
+from . import _part1, _part2, _part3, _part4, _part5  # noqa: F401  (importing registers their checkers)
 from ._core import _CHECKERS
 
 NOT_ANSWERED = ("未回答です。`answer` に答えを入れて、もう一度実行してください。\n"

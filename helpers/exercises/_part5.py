@@ -1,0 +1,141 @@
+"""Checkers for notebooks 14-16: time and evaluation protocols, hyperparameter search, neural models."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from ..seeding import one_thread
+from ._core import _OK, Verdict, _as_float, _as_floats, _close, _exercise
+
+# --- 14 -----------------------------------------------------------------------------------------
+
+
+@cache
+def _timed_data() -> Any:
+    """The data of 14: make_synthetic_timed(seed=0)."""
+    from ..temporal import make_synthetic_timed
+
+    return make_synthetic_timed(seed=0)[0]
+
+
+def _new_shares(train: Any, test: Any) -> tuple[float, float]:
+    """Shares of test ratings whose user / item has no training rating."""
+    seen_users = np.bincount(train.users, minlength=train.n_users) > 0
+    seen_items = np.bincount(train.items, minlength=train.n_items) > 0
+    return float((~seen_users[test.users]).mean()), float((~seen_items[test.items]).mean())
+
+
+@_exercise("14-1")
+def _new_user_share(answer: Any) -> Verdict:
+    value = _as_float(answer)
+    if value is None:
+        return (False, "割合を数ひとつ（0 から 1）で答えてください。",
+                "Answer with one number, a share from 0 to 1.")
+    from ..temporal import split_temporal
+
+    train, _, test = split_temporal(_timed_data(), 0.1, 0.1)
+    users, items = _new_shares(train, test)
+    if _close(value, users, rtol=2e-3):
+        return _OK
+    if _close(value, 100 * users, rtol=2e-3):
+        return (False, "百分率になっています。0 から 1 の割合で答えてください。",
+                "That is a percentage; answer with a share from 0 to 1.")
+    if _close(value, items, rtol=2e-3):
+        return (False, "それは新しいアイテムの割合です。学習データにいないユーザーを数えてください。",
+                "That is the share of new items; count the users missing from the training data.")
+    if _close(value, 1 - users, rtol=2e-3):
+        return (False, "それは学習データにいるユーザーの割合です。いないほうを数えてください。",
+                "That is the share of users who are in the training data; count those who are not.")
+    return (False, "`np.bincount(train.users, minlength=data.n_users) > 0` で学習データにいるユーザーを調べ、"
+            "テストの評価値のうちそうでないものの割合を求めてください。",
+            "Find the users in the training data with "
+            "`np.bincount(train.users, minlength=data.n_users) > 0`, then the share of test ratings "
+            "whose user is not among them.")
+
+
+@cache
+def _biased_mf_temporal(test_fraction: float) -> tuple[float, float, float]:
+    """(test RMSE, share of new users, best validation RMSE) of BiasedMF on split_temporal(data, f, 0.1)."""
+    from ..metrics import rmse
+    from ..models import BiasedMF
+    from ..temporal import split_temporal
+    from ..training import fit
+
+    data = _timed_data()
+    train, val, test = split_temporal(data, test_fraction, 0.1)
+    model = BiasedMF(data.n_users, data.n_items, rank=10, global_mean=float(train.ratings.mean()), seed=0)
+    with one_thread():
+        history = fit(model, train, val, lr=0.1, reg=0.04)
+    return (rmse(model.predict(test.users, test.items), test.ratings), _new_shares(train, test)[0],
+            min(history.val_rmse))
+
+
+@_exercise("14-2")
+def _temporal_twenty(answer: Any) -> Verdict:
+    got = _as_floats(answer, 2)
+    if got is None:
+        return (False, "(テストの RMSE, 新しいユーザーの割合) の形で、数を 2 つ答えてください。",
+                "Answer as (test RMSE, share of new users): two numbers.")
+    test_rmse, share, val_rmse = _biased_mf_temporal(0.2)
+    if _close(got[0], test_rmse) and _close(got[1], share, rtol=2e-3):
+        return _OK
+    if _close(got[1], test_rmse) and _close(got[0], share, rtol=2e-3):
+        return (False, "順番が逆です。RMSE を先に答えてください。",
+                "The order is swapped: the RMSE comes first.")
+    if _close(got[0], _biased_mf_temporal(0.1)[0]) or _close(got[1], _biased_mf_temporal(0.1)[1], rtol=2e-3):
+        return (False, "それはテストが 10% のときの値です。"
+                "`split_temporal(data, 0.2, 0.1)` で分け直してください。",
+                "That is the value with a 10% test; split again with `split_temporal(data, 0.2, 0.1)`.")
+    if _close(got[0], val_rmse):
+        return (False, "それは検証データの RMSE です。テストデータで測ってください。",
+                "That is the validation RMSE; measure on the test data.")
+    if not _close(got[0], test_rmse):
+        return (False, "RMSE が違います。第 3 節と同じ設定（ランク 10、`lr=0.1`、`reg=0.04`、`seed=0`、"
+                "検証データで早期終了）で学習してください。",
+                "The RMSE is off: train with the settings of section 3 (rank 10, `lr=0.1`, `reg=0.04`, "
+                "`seed=0`, early stopping on the validation data).")
+    return (False, "新しいユーザーの割合が違います。"
+            "演習 1 と同じ数え方で、新しい分割について数えてください。",
+            "The share of new users is off: count it as in exercise 1, on the new split.")
+
+
+@cache
+def _time_bias_random(n_bins: int) -> float:
+    """Test RMSE of TimeBiasedMF with `n_bins` on 14's random split, settings of section 3."""
+    from ..datasets import split_random
+    from ..metrics import rmse
+    from ..temporal import TimeBiasedMF, fit_timed
+
+    data = _timed_data()
+    train, val, test = split_random(data, (0.1, 0.1), seed=0)
+    model = TimeBiasedMF(data.n_users, data.n_items, rank=10, n_bins=n_bins,
+                         t_min=float(train.timestamps.min()), t_max=float(train.timestamps.max()),
+                         global_mean=float(train.ratings.mean()), seed=0)
+    with one_thread():
+        fit_timed(model, train, val, lr=0.1, reg=0.04, bin_reg=10.0)
+    return rmse(model.predict(test.users, test.items, test.timestamps), test.ratings)
+
+
+@_exercise("14-3")
+def _time_bins(answer: Any) -> Verdict:
+    got = _as_floats(answer, 2)
+    if got is None:
+        return (False, "(n_bins=1 のテストの RMSE, n_bins=30 のテストの RMSE) の形で、"
+                "数を 2 つ答えてください。",
+                "Answer as (test RMSE with n_bins=1, test RMSE with n_bins=30): two numbers.")
+    one, thirty = _time_bias_random(1), _time_bias_random(30)
+    if _close(got[0], one) and _close(got[1], thirty):
+        return _OK
+    if _close(got[0], thirty) and _close(got[1], one):
+        return (False, "順番が逆です。n_bins=1 を先に答えてください。",
+                "The order is swapped: n_bins=1 comes first.")
+    if any(_close(g, _time_bias_random(10)) for g in got):
+        return (False, "それは第 3 節の n_bins=10 の値です。`n_bins` を 1 と 30 に変えてください。",
+                "That is section 3's value with n_bins=10; set `n_bins` to 1 and to 30.")
+    return (False, "第 3 節と同じ設定（`split_random(data, (0.1, 0.1), seed=0)`、ランク 10、`lr=0.1`、"
+            "`reg=0.04`、`bin_reg=10.0`）で、`n_bins` だけを変えてください。",
+            "Use the settings of section 3 (`split_random(data, (0.1, 0.1), seed=0)`, rank 10, `lr=0.1`, "
+            "`reg=0.04`, `bin_reg=10.0`) and change only `n_bins`.")
