@@ -9,6 +9,7 @@ from helpers import (
     TimeBiasedMF,
     fit,
     fit_timed,
+    make_synthetic,
     make_synthetic_timed,
     rmse,
     split_random,
@@ -74,4 +75,30 @@ WRONG = [
     ("14-3", BINS[::-1], "order is swapped"),
     ("14-3", (time_bias(10), BINS[1]), "n_bins=10"),
     ("14-3", (0.7, 0.8), "change only `n_bins`"),
+]
+
+# 15-1: the grid of section 2 of 15 at a budget of 30
+from helpers.tuning import MFObjective, grid_points, quiet, search, steps_run  # noqa: E402
+
+SPACE_15 = {"rank": (4, 32), "lr": (0.01, 0.3), "reg": (0.005, 0.2)}
+GRID_30 = int(np.prod([len(v) for v in grid_points(SPACE_15, 30).values()]))
+
+# 15-2: random search, budget 8, seed 0, no pruning, on 07's split
+quiet()
+TRAIN_07, VAL_07, _ = split_random(make_synthetic(seed=0)[0], (0.1, 0.1), seed=0)
+STUDY = search(MFObjective(TRAIN_07, VAL_07, space=SPACE_15, max_steps=500, eval_every=5, patience=4),
+               "random", 8, seed=0, prune=False)
+SEARCH_RIGHT = (steps_run(STUDY), STUDY.best_value)
+
+RIGHT += [
+    ("15-1", GRID_30),
+    ("15-2", SEARCH_RIGHT),
+]
+WRONG += [
+    ("15-1", 30, "is the budget"),
+    ("15-1", GRID_30 + 1, "Multiply the lengths"),
+    ("15-1", 2.5, "one integer"),
+    ("15-2", SEARCH_RIGHT[::-1], "order is swapped"),
+    ("15-2", (SEARCH_RIGHT[0] + 5, SEARCH_RIGHT[1]), "adds up every trial"),
+    ("15-2", (100, 0.7), "section 2's `objective`"),
 ]

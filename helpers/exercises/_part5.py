@@ -139,3 +139,71 @@ def _time_bins(answer: Any) -> Verdict:
             "`reg=0.04`、`bin_reg=10.0`）で、`n_bins` だけを変えてください。",
             "Use the settings of section 3 (`split_random(data, (0.1, 0.1), seed=0)`, rank 10, `lr=0.1`, "
             "`reg=0.04`, `bin_reg=10.0`) and change only `n_bins`.")
+
+
+# --- 15 -----------------------------------------------------------------------------------------
+
+_SPACE_15 = {"rank": (4, 32), "lr": (0.01, 0.3), "reg": (0.005, 0.2)}  # the space of section 2 of 15
+
+
+@_exercise("15-1")
+def _grid_size(answer: Any) -> Verdict:
+    from ..tuning import grid_points
+
+    value = _as_float(answer)
+    if value is None or value != int(value):
+        return (False, "点の数を整数ひとつで答えてください。",
+                "Answer with one integer, the number of points.")
+    grid = grid_points(_SPACE_15, 30)
+    size = int(np.prod([len(values) for values in grid.values()]))
+    if value == size:
+        return _OK
+    if value == 30:
+        return (False, "30 は予算（上限）です。`grid_points` はその中に収まる組み合わせだけを作ります。"
+                "各ハイパーパラメータの値の数を掛け合わせてください。",
+                "30 is the budget, an upper limit: `grid_points` makes only the combinations that fit in it. "
+                "Multiply the numbers of values of each hyperparameter.")
+    return (False, "`grid_points(space, 30)` の各リストの長さを掛け合わせてください。",
+            "Multiply the lengths of the lists that `grid_points(space, 30)` returns.")
+
+
+@cache
+def _random_search_8() -> tuple[int, float]:
+    """(total steps, best validation RMSE) of 15's random search, budget 8, seed 0, no pruning."""
+    from ..tuning import MFObjective, quiet, search, steps_run
+
+    quiet()
+    train, val, _ = _synthetic_07()
+    objective = MFObjective(train, val, space=_SPACE_15, max_steps=500, eval_every=5, patience=4)
+    study = search(objective, "random", 8, seed=0, prune=False)
+    return steps_run(study), float(study.best_value)
+
+
+@cache
+def _synthetic_07() -> tuple[Any, Any, Any]:
+    """train, val, test of 07: make_synthetic(seed=0), split 80/10/10 with seed 0."""
+    from ..datasets import make_synthetic, split_random
+
+    return split_random(make_synthetic(seed=0)[0], (0.1, 0.1), seed=0)
+
+
+@_exercise("15-2")
+def _random_search(answer: Any) -> Verdict:
+    got = _as_floats(answer, 2)
+    if got is None:
+        return (False, "(全体のステップ数, 最良の検証データの RMSE) の形で、数を 2 つ答えてください。",
+                "Answer as (total steps, best validation RMSE): two numbers.")
+    steps, best = _random_search_8()
+    if got[0] == steps and _close(got[1], best):
+        return _OK
+    if _close(got[0], best) and got[1] == steps:
+        return (False, "順番が逆です。ステップ数を先に答えてください。",
+                "The order is swapped: the number of steps comes first.")
+    if got[0] != steps and _close(got[1], best):
+        return (False, "ステップ数が違います。"
+                "`steps_run(study)` で、すべての試行のステップ数を足してください。",
+                "The number of steps is off: `steps_run(study)` adds up every trial's steps.")
+    return (False, "`search(objective, \"random\", 8, seed=0, prune=False)` を、第 2 節の `objective` で"
+            "実行し、`steps_run(study)` と `study.best_value` を答えてください。",
+            "Run `search(objective, \"random\", 8, seed=0, prune=False)` with section 2's `objective` and "
+            "give `steps_run(study)` and `study.best_value`.")
