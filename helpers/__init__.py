@@ -6,7 +6,8 @@ Part IV's models live in their own modules, imported by name as notebooks 12 and
 `helpers.implicit` (interactions with known truth, weighted ALS, 12) and `helpers.bpr` (negative
 sampling and BPR, 13); the ranking metrics they use are exported here with 08's.
 Part V's search lives in `helpers.tuning` (Optuna objectives, samplers, pruning, 15), imported by
-name too, so that `import helpers` does not load Optuna.
+name too, so that `import helpers` does not load Optuna. `helpers.temporal` (14) and `helpers.neural`
+(16) are exported here as well as imported by name.
 """
 
 from .data import init_factors, observed_mask, original_ratings

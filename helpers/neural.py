@@ -16,6 +16,10 @@ negatives (BCE or BPR) and returns a `NeuralRanker` with `top_n` as `helpers.imp
 `make_star_ratings` rounds and clips `make_synthetic`'s ratings to 1..5 stars, with the exact
 expected rating as truth; `mlp_dot_experiment` measures how well an MLP learns a dot product
 (Rendle, Krichene, Zhang & Anderson 2020).
+
+Notebook 16 trains `DotProduct` with batch 4096, lr 0.04, reg 0.06: on the star ratings' validation
+split 0.6909 (no range) and 0.6885 (y_range 0.5-5.5), against 0.6944 and 0.6923 with batch 1024,
+lr 0.02 and 0.6962 and 0.6941 with batch 4096, lr 0.06.
 """
 
 from __future__ import annotations

@@ -102,3 +102,28 @@ WRONG += [
     ("15-2", (SEARCH_RIGHT[0] + 5, SEARCH_RIGHT[1]), "adds up every trial"),
     ("15-2", (100, 0.7), "section 2's `objective`"),
 ]
+
+# 16-1, 16-2: sigmoid_range by its definition; the out-of-range share of 16's dot product trained by fit
+from helpers.neural import make_star_ratings, out_of_range_share  # noqa: E402
+
+SIG = 1 / (1 + np.exp(-2.0))
+STARS = make_star_ratings(seed=0)[0]
+S_TRAIN, S_VAL, S_TEST = split_random(STARS, (0.1, 0.1), seed=0)
+S_MODEL = BiasedMF(STARS.n_users, STARS.n_items, rank=10, global_mean=float(S_TRAIN.ratings.mean()), seed=0)
+with one_thread():
+    fit(S_MODEL, S_TRAIN, S_VAL, lr=0.1, reg=0.04)
+OUTSIDE = out_of_range_share(S_MODEL.predict(S_TEST.users, S_TEST.items), 1, 5)
+
+RIGHT += [
+    ("16-1", 0.5 + 5 * SIG),
+    ("16-2", OUTSIDE),
+]
+WRONG += [
+    ("16-1", SIG, "That is σ(2)"),
+    ("16-1", 5 * SIG, "lower end, 0.5"),
+    ("16-1", 1 + 4 * SIG, "range 1–5"),
+    ("16-1", 3.0, "Put low = 0.5"),
+    ("16-2", 100 * OUTSIDE, "percentage"),
+    ("16-2", 1 - OUTSIDE, "inside the range"),
+    ("16-2", 0.3, "before clipping"),
+]

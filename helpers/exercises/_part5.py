@@ -207,3 +207,62 @@ def _random_search(answer: Any) -> Verdict:
             "実行し、`steps_run(study)` と `study.best_value` を答えてください。",
             "Run `search(objective, \"random\", 8, seed=0, prune=False)` with section 2's `objective` and "
             "give `steps_run(study)` and `study.best_value`.")
+
+
+# --- 16 -----------------------------------------------------------------------------------------
+
+
+@_exercise("16-1")
+def _sigmoid_range_value(answer: Any) -> Verdict:
+    value = _as_float(answer)
+    if value is None:
+        return (False, "数ひとつで答えてください。", "Answer with one number.")
+    low, high, x = 0.5, 5.5, 2.0
+    sigma = 1 / (1 + np.exp(-x))
+    if _close(value, low + (high - low) * sigma):
+        return _OK
+    if _close(value, sigma):
+        return (False, "それは σ(2) です。範囲の幅を掛けて、下限を足してください。",
+                "That is σ(2); multiply by the width of the range and add the lower end.")
+    if _close(value, (high - low) * sigma):
+        return (False, "下限 0.5 を足し忘れています。", "You forgot to add the lower end, 0.5.")
+    if _close(value, 1 + 4 * sigma):
+        return (False, "範囲が 1〜5 になっています。この演習の範囲は 0.5〜5.5 です。",
+                "You used the range 1–5; this exercise's range is 0.5–5.5.")
+    return (False, "low + (high − low)·σ(x) に、low = 0.5、high = 5.5、x = 2.0 を入れてください。",
+            "Put low = 0.5, high = 5.5 and x = 2.0 into low + (high − low)·σ(x).")
+
+
+@cache
+def _star_out_of_range() -> float:
+    """Share of test predictions outside 1..5 of BiasedMF fitted by `fit` on 16's star ratings."""
+    from ..datasets import split_random
+    from ..models import BiasedMF
+    from ..neural import make_star_ratings, out_of_range_share
+    from ..training import fit
+
+    data, _ = make_star_ratings(seed=0)
+    train, val, test = split_random(data, (0.1, 0.1), seed=0)
+    model = BiasedMF(data.n_users, data.n_items, rank=10, global_mean=float(train.ratings.mean()), seed=0)
+    with one_thread():
+        fit(model, train, val, lr=0.1, reg=0.04)
+    return out_of_range_share(model.predict(test.users, test.items), 1, 5)
+
+
+@_exercise("16-2")
+def _out_of_range(answer: Any) -> Verdict:
+    value = _as_float(answer)
+    if value is None:
+        return (False, "割合を数ひとつ（0 から 1）で答えてください。",
+                "Answer with one number, a share from 0 to 1.")
+    share = _star_out_of_range()
+    if _close(value, share, rtol=2e-3):
+        return _OK
+    if _close(value, 100 * share, rtol=2e-3):
+        return (False, "百分率になっています。0 から 1 の割合で答えてください。",
+                "That is a percentage; answer with a share from 0 to 1.")
+    if _close(value, 1 - share, rtol=2e-3):
+        return (False, "それは範囲の中にある予測の割合です。外にあるほうを数えてください。",
+                "That is the share inside the range; count the predictions outside it.")
+    return (False, "`out_of_range_share(predicted, 1, 5)` を、クリップする前の予測で計算してください。",
+            "Compute `out_of_range_share(predicted, 1, 5)` on the predictions before clipping.")
