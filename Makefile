@@ -5,7 +5,7 @@
 #   make e2e    -- browser tests: JupyterLab runs every notebook, the book offline (needs apt)
 # Other targets: make notebooks | make lint | make nav | make lab-reset | make clean
 #   make bench  -- speed/accuracy tables on 100k-/1M-like data, ratings and implicit feedback (make bench-large:
-#                  25M-like; make bench-memory: peak memory of ALS and top-N at 25M-like); see benchmarks/
+#                  25M-like; bench-memory: memory of ALS and top-N at 25M-like; bench-neural: 16's search); see benchmarks/
 
 PYTHON ?= python3
 VENV := .venv
@@ -20,7 +20,7 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root (common in containers) unless told explicitly.
 ROOT_ARG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-.PHONY: help setup lab lab-reset test notebooks nav lint clean bench bench-large bench-memory html e2e e2e-deps
+.PHONY: help setup lab lab-reset test notebooks nav lint clean bench bench-large bench-memory bench-neural html e2e e2e-deps
 
 help:
 	@sed -n '1,8p' Makefile
@@ -87,6 +87,11 @@ bench: $(BENCH_STAMP)
 
 bench-large: $(BENCH_STAMP)
 	$(BENCH_ENV) $(BIN)/python -m benchmarks.run --large $(BENCH_ARGS)
+
+# The dot product, NeuMF and MLP of notebook 16, each tuned by 15's TPE search at one budget (a few minutes);
+# writes the JSON that notebook 16 prints.
+bench-neural: $(STAMP)
+	$(BIN)/python -m benchmarks.neural_search --json benchmarks/results/neural_search.json $(BENCH_ARGS)
 
 # Peak memory of one ALS sweep and of top-N for every user at the 25M-like shape (needs only the series' venv).
 bench-memory: $(STAMP)

@@ -267,7 +267,7 @@ def wals_ndcg(params: dict[str, Any], train: Ratings, heldout: Ratings, *, k: in
     return ranking_report(dict(zip(users.tolist(), top.tolist(), strict=True)), relevant, k)[f"ndcg@{k}"]
 
 
-def search(objective: MFObjective | WALSObjective, sampler: str = "tpe", n_trials: int = 20, *,
+def search(objective: Any, sampler: str = "tpe", n_trials: int = 20, *,
            seed: int = 0, prune: bool = False, **study: Any) -> optuna.Study:
     """Run `n_trials` of `objective` (fewer for a grid that has fewer points) on one torch thread. (15)
 
@@ -402,3 +402,62 @@ def tuned_on_test_optimism(pool: ConfigPool, n: int = 20, *, repeats: int = 200,
     known = pool.fresh_rmse is not None
     return Optimism(np.array(on_test), np.array(on_val), np.array(fresh_test) if known else None,
                     np.array(fresh_val) if known else None)
+
+
+# rank-like size, learning rate and L2 weight of the neural models of 16 (`fit_neural`)
+NEURAL_SPACE: dict[str, tuple[float, float]] = {"dim": (8, 64), "lr": (0.001, 0.03), "reg": (0.0001, 0.1)}
+NEURAL_KINDS = ("neumf", "mlp")
+
+
+class NeuralObjective:
+    """Optuna objective: the best validation RMSE of a 16 model (NeuMF or MLP) fitted by `fit_neural`. (16)
+
+    The trial's `dim` sets the embedding size (NeuMF: both branches) and the hidden layers
+    (2·dim, dim); `lr` and `reg` go to `fit_neural` (mini-batches of `batch_size`, early stopping on
+    the validation RMSE after `patience` epochs). Steps = epochs run. No pruning: `fit_neural` has no
+    callback. The test split is never seen here.
+    """
+
+    direction = "minimize"
+
+    def __init__(self, train: Ratings, val: Ratings, kind: str = "neumf", *,
+                 space: dict[str, tuple[float, float]] | None = None, batch_size: int = 4096,
+                 epochs: int = 30, patience: int = 3, seed: int = 0) -> None:
+        if kind not in NEURAL_KINDS:
+            raise ValueError(bilingual(
+                f"`kind` は {list(NEURAL_KINDS)} のどれかにしてください（{kind!r} が渡されました）。",
+                f"`kind` must be one of {list(NEURAL_KINDS)}; got {kind!r}.",
+            ))
+        self.kind = kind
+        self.space = check_space(NEURAL_SPACE if space is None else space, ("dim", "lr", "reg"))
+        self.train, self.val = train, val
+        self.batch_size = check_positive_int(batch_size, "batch_size", "バッチサイズ", "batch size")
+        self.epochs = check_positive_int(epochs, "epochs", "エポック数", "number of epochs")
+        self.patience = check_positive_int(patience, "patience", "待つエポック数", "patience")
+        self.seed = check_seed(seed)
+
+    def model(self, params: dict[str, Any]) -> torch.nn.Module:
+        """The untrained model for `params` (dim, lr, reg; missing dim: 16)."""
+        from .neural import MLPRating, NeuMF
+
+        dim, mean = int(params.get("dim", 16)), float(self.train.ratings.mean())
+        n_users, n_items = self.train.n_users, self.train.n_items
+        if self.kind == "neumf":
+            return NeuMF(n_users, n_items, gmf_dim=dim, mlp_dim=dim, hidden=(2 * dim, dim), global_mean=mean,
+                         seed=self.seed)
+        return MLPRating(n_users, n_items, dim=dim, hidden=(2 * dim, dim), global_mean=mean, seed=self.seed)
+
+    def train_model(self, params: dict[str, Any]) -> tuple[torch.nn.Module, Any]:
+        """Fit the model for `params` as a trial does: the same params give the same model."""
+        from .neural import fit_neural
+
+        model = self.model(params)
+        history = fit_neural(model, self.train, self.val, lr=float(params.get("lr", 1e-3)),
+                             reg=float(params.get("reg", 0.0)), batch_size=self.batch_size,
+                             epochs=self.epochs, patience=self.patience, seed=self.seed)
+        return model, history
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        _, history = self.train_model(suggest(trial, self.space))
+        trial.set_user_attr("steps", len(history.val_rmse))
+        return float(min(history.val_rmse))

@@ -247,3 +247,20 @@ def test_plots_work_offline_and_quietly(split: Split) -> None:
             vis.plot_param_importances(study)  # PedAnova by default: no scikit-learn needed
             vis.plot_contour(study, params=["lr", "reg"])
     plt.close("all")
+
+
+def test_neural_objective_runs_a_seeded_search_and_refuses_bad_kinds() -> None:
+    """NeuralObjective (16): two TPE searches with one seed agree; its model is refit to the same RMSE."""
+    from helpers import make_star_ratings
+    from helpers.tuning import NeuralObjective
+
+    data, _ = make_star_ratings(n_users=120, n_items=90, n_ratings=3000, seed=0)
+    train, val, _ = split_random(data, (0.1, 0.1), seed=0)
+    objective = NeuralObjective(train, val, "mlp", epochs=3)
+    first, second = (tuning.search(objective, "tpe", 3, seed=0) for _ in range(2))
+    assert [t.params for t in first.trials] == [t.params for t in second.trials]
+    assert first.best_value == second.best_value
+    _, history = objective.train_model(first.best_params)
+    assert min(history.val_rmse) == pytest.approx(first.best_value)
+    with pytest.raises(ValueError, match="kind"):
+        NeuralObjective(train, val, "autorec")
