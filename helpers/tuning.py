@@ -461,3 +461,53 @@ class NeuralObjective:
         _, history = self.train_model(suggest(trial, self.space))
         trial.set_user_attr("steps", len(history.val_rmse))
         return float(min(history.val_rmse))
+
+
+# embedding size, learning rate and L2 weight of NeuMF trained on interactions (16, 12's task)
+NEUMF_IMPLICIT_SPACE: dict[str, tuple[float, float]] = {"dim": (8, 64), "lr": (0.001, 0.03),
+                                                        "reg": (0.00001, 0.01)}
+
+
+class NeuMFRankingObjective:
+    """Optuna objective: validation NDCG@k of NeuMF trained on interactions (`fit_neural_implicit`). (16)
+
+    As `WALSObjective`: the validation split is carved from the training interactions
+    (`val_fraction` of each user's, seed `split_seed`); the test split is never seen here. `dim` sets
+    both branches' embedding size and the hidden layers (2·dim, dim); BCE with `n_negatives` uniform
+    negatives; at most `epochs`, stopping after `patience` without a better NDCG. The best epoch is
+    kept in `trial.user_attrs["best_epoch"]` so the chosen setting can be refit on all the training data.
+    """
+
+    direction = "maximize"
+
+    def __init__(self, train: Ratings, *, space: dict[str, tuple[float, float]] | None = None,
+                 epochs: int = 15, patience: int = 2, n_negatives: int = 4, k: int = 10,
+                 val_fraction: float = 0.2, split_seed: int = 1, seed: int = 0) -> None:
+        from .implicit import split_interactions_per_user
+
+        self.space = check_space(NEUMF_IMPLICIT_SPACE if space is None else space, ("dim", "lr", "reg"))
+        self.epochs = check_positive_int(epochs, "epochs", "エポック数", "number of epochs")
+        self.patience = check_positive_int(patience, "patience", "待つエポック数", "patience")
+        self.n_negatives = check_positive_int(n_negatives, "n_negatives", "負例の数", "number of negatives")
+        self.k = check_positive_int(k, "k", "上位件数", "list length")
+        self.seed = check_seed(seed)
+        self.fit_train, self.val = split_interactions_per_user(train, val_fraction, seed=split_seed)
+
+    def fit(self, params: dict[str, Any], train: Ratings, *, epochs: int | None = None,
+            validation: Ratings | None = None) -> Any:
+        """NeuMF for `params` trained on `train` (with early stopping when `validation` is given)."""
+        from .neural import NeuMF, fit_neural_implicit
+
+        dim = int(params.get("dim", 16))
+        model = NeuMF(train.n_users, train.n_items, gmf_dim=dim, mlp_dim=dim, hidden=(2 * dim, dim),
+                      seed=self.seed)
+        return fit_neural_implicit(model, train, loss="bce", n_negatives=self.n_negatives,
+                                   lr=float(params.get("lr", 3e-3)), reg=float(params.get("reg", 1e-3)),
+                                   epochs=epochs or self.epochs, seed=self.seed, validation=validation,
+                                   k=self.k, patience=self.patience if validation is not None else None)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        ranker = self.fit(suggest(trial, self.space), self.fit_train, validation=self.val)
+        trial.set_user_attr("steps", len(ranker.val_ndcg))
+        trial.set_user_attr("best_epoch", ranker.best_epoch)
+        return float(max(ranker.val_ndcg))

@@ -264,3 +264,18 @@ def test_neural_objective_runs_a_seeded_search_and_refuses_bad_kinds() -> None:
     assert min(history.val_rmse) == pytest.approx(first.best_value)
     with pytest.raises(ValueError, match="kind"):
         NeuralObjective(train, val, "autorec")
+
+
+def test_neumf_ranking_objective_keeps_the_best_epoch_for_the_refit() -> None:
+    """NeuMFRankingObjective (16): validation NDCG on a split carved from train; best epoch stored."""
+    from helpers.implicit import split_interactions_per_user
+    from helpers.tuning import NeuMFRankingObjective
+
+    data, _ = make_interactions(n_users=120, n_items=150, n_interactions=2400, seed=0)
+    train, _ = split_interactions_per_user(data, 0.2, seed=0)
+    objective = NeuMFRankingObjective(train, epochs=3)
+    study = tuning.search(objective, "tpe", 2, seed=0)
+    best = study.best_trial
+    assert 1 <= best.user_attrs["best_epoch"] <= best.user_attrs["steps"] <= 3
+    assert 0.0 < study.best_value <= 1.0
+    assert len(objective.fit_train) + len(objective.val) == len(train)
