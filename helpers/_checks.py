@@ -213,3 +213,16 @@ def check_device(value: Any) -> Any:
             "`device=\"cpu\"` or leave the argument out.",
         ))
     return device
+
+
+def check_patience(patience: Any, validation: Any) -> int | None:
+    """None, or a positive number of epochs to wait; early stopping needs a `validation` split. (13, 16)"""
+    if patience is None:
+        return None
+    patience = check_positive_int(patience, "patience", "待つエポック数", "patience")
+    if validation is None:
+        raise ValueError(bilingual(
+            "`patience`（早期終了）には `validation` が必要です。",
+            "`patience` (early stopping) needs a `validation` split.",
+        ))
+    return patience

@@ -33,10 +33,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import bilingual, check_positive_float, check_positive_int, check_reg, check_seed
+from ._checks import (
+    bilingual,
+    check_patience,
+    check_positive_float,
+    check_positive_int,
+    check_reg,
+    check_seed,
+)
 from .datasets import Ratings, _check_ratings
 from .implicit import _FactorRanker
-from .metrics import _draw_distinct, ranking_report
+from .metrics import _draw_distinct, held_out_items, ranking_report
 from .models import check_index
 
 DISTRIBUTIONS = ("uniform", "popularity")
@@ -244,13 +251,7 @@ def fit_bpr(train: Ratings, *, rank: int = 32, loss: str = "bpr", negatives: str
     batch_size = check_positive_int(batch_size, "batch_size", "バッチサイズ", "batch size")
     init_std = check_positive_float(init_std, "init_std", "初期値の標準偏差", "initial standard deviation")
     seed = check_seed(seed)
-    if patience is not None:
-        patience = check_positive_int(patience, "patience", "待つエポック数", "patience")
-        if validation is None:
-            raise ValueError(bilingual(
-                "`patience`（早期終了）には `validation` が必要です。",
-                "`patience` (early stopping) needs a `validation` split.",
-            ))
+    patience = check_patience(patience, validation)
     sampler = NegativeSampler(train, distribution=negatives, exponent=exponent)
     sampler._check_users(np.unique(train.users), 1, False)
     if validation is not None:
@@ -262,9 +263,7 @@ def fit_bpr(train: Ratings, *, rank: int = 32, loss: str = "bpr", negatives: str
                 f"`validation` has shape ({validation.n_users}, {validation.n_items}), `train` "
                 f"({train.n_users}, {train.n_items}); split the same data.",
             ))
-        relevant: dict[int, set[int]] = {}
-        for u, i in zip(validation.users.tolist(), validation.items.tolist(), strict=True):
-            relevant.setdefault(u, set()).add(i)
+        relevant = held_out_items(validation)
         val_users = np.array(sorted(relevant), dtype=np.int64)
     rng = np.random.default_rng(seed)
     net = _Net(train.n_users, train.n_items, rank, init_std, torch.Generator().manual_seed(seed))

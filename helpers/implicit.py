@@ -46,7 +46,7 @@ from .datasets import (
     _zipf_weights,
     split_per_user,
 )
-from .metrics import ranking_report
+from .metrics import held_out_items, ranking_report
 from .models import check_index
 from .recommend import _check_k, _check_scores_size, _rank_in_blocks
 from .training import _csr, _gather_rows, _plan_blocks, _solve
@@ -277,9 +277,7 @@ def reference_ndcg(train: Ratings, test: Ratings, truth: ImplicitTruth, k: int =
                    seed: int = 0) -> dict[str, float]:
     """NDCG@k of random, popularity and the true probabilities, all unseen items ranked. (12)"""
     train, test = _check_ratings(train), _check_ratings(test)
-    relevant: dict[int, set[int]] = {}
-    for u, i in zip(test.users.tolist(), test.items.tolist(), strict=True):
-        relevant.setdefault(u, set()).add(i)
+    relevant = held_out_items(test)
     users = np.array(sorted(relevant), dtype=np.int64)
     lists = {
         "random": random_top_n(train.n_items, users, k, exclude=train, seed=seed),

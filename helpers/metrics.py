@@ -136,6 +136,14 @@ def ranking_report(recommended: Mapping[int, Sequence[int]], relevant: Mapping[i
 # --- beyond 08: hit rate, MRR, coverage, popularity of what is recommended (12) ------------------
 
 
+def held_out_items(data: Any) -> dict[int, set[int]]:
+    """user -> the set of that user's items in `data` (a held-out split), as `ranking_report` expects. (12)"""
+    relevant: dict[int, set[int]] = {}
+    for u, i in zip(data.users.tolist(), data.items.tolist(), strict=True):
+        relevant.setdefault(u, set()).add(i)
+    return relevant
+
+
 def hit_rate_at_k(recommended: Sequence[int], relevant: Collection[int], k: int) -> float:
     """1 if any relevant item is among the first k recommendations, else 0. (12)
 

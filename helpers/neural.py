@@ -35,7 +35,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import bilingual, check_positive_float, check_positive_int, check_reg, check_seed
+from ._checks import (
+    bilingual,
+    check_patience,
+    check_positive_float,
+    check_positive_int,
+    check_reg,
+    check_seed,
+)
 from .datasets import Ratings, SyntheticTruth, _check_ratings, make_synthetic
 from .models import check_index
 
@@ -588,13 +595,6 @@ class NeuralRanker:
         return _rank_in_blocks(self._block, users, k, self.n_items, exclude, rows)
 
 
-def _relevant(data: Ratings) -> dict[int, set[int]]:
-    relevant: dict[int, set[int]] = {}
-    for u, i in zip(data.users.tolist(), data.items.tolist(), strict=True):
-        relevant.setdefault(u, set()).add(i)
-    return relevant
-
-
 def fit_neural_implicit(model: nn.Module, train: Ratings, *, loss: str = "bce", n_negatives: int = 4,
                         lr: float = 1e-3, reg: float = 0.0, weight_decay: float = 0.0, batch_size: int = 1024,
                         epochs: int = 20, seed: int = 0, validation: Ratings | None = None, k: int = 10,
@@ -611,7 +611,7 @@ def fit_neural_implicit(model: nn.Module, train: Ratings, *, loss: str = "bce", 
     epochs without a better one.
     """
     from .bpr import NegativeSampler, _check_choice
-    from .metrics import ranking_report
+    from .metrics import held_out_items, ranking_report
 
     model = _check_model(model)
     if isinstance(model, AutoRec) or model.y_range is not None:
@@ -631,16 +631,10 @@ def fit_neural_implicit(model: nn.Module, train: Ratings, *, loss: str = "bce", 
     epochs = check_positive_int(epochs, "epochs", "エポック数", "number of epochs")
     k = check_positive_int(k, "k", "上位の件数", "cut-off")
     seed = check_seed(seed)
-    if patience is not None:
-        patience = check_positive_int(patience, "patience", "待つエポック数", "patience")
-        if validation is None:
-            raise ValueError(bilingual(
-                "`patience`（早期終了）には `validation` が必要です。",
-                "`patience` (early stopping) needs a `validation` split.",
-            ))
+    patience = check_patience(patience, validation)
     if validation is not None:
         validation = _check_split(validation, "validation", model)
-        relevant = _relevant(validation)
+        relevant = held_out_items(validation)
         val_users = np.array(sorted(relevant), dtype=np.int64)
     sampler = NegativeSampler(train)
     rng = np.random.default_rng(seed)

@@ -254,12 +254,10 @@ def wals_ndcg(params: dict[str, Any], train: Ratings, heldout: Ratings, *, k: in
     Every user with a held-out interaction is ranked over all items, training ones excluded, as in 12.
     """
     from .implicit import fit_wals
-    from .metrics import ranking_report
+    from .metrics import held_out_items, ranking_report
 
     k = check_positive_int(k, "k", "上位件数", "list length")
-    relevant: dict[int, list[int]] = {}
-    for u, i in zip(heldout.users.tolist(), heldout.items.tolist(), strict=True):
-        relevant.setdefault(u, []).append(i)
+    relevant = held_out_items(heldout)
     users = np.array(sorted(relevant), dtype=np.int64)
     model = fit_wals(train, rank=int(params.get("rank", 10)), alpha=float(params.get("alpha", 0.3)),
                      reg=float(params.get("reg", 20.0)), sweeps=sweeps, seed=seed)

@@ -78,12 +78,10 @@ def _wals_scores(rank: int, solver: str, cg_steps: int) -> dict[str, float]:
     α = 0.3, reg = 20 is what section 4 of 12 chose on the validation data (asserted there).
     """
     from ..implicit import fit_wals
-    from ..metrics import ranking_report
+    from ..metrics import held_out_items, ranking_report
 
     _, train, test = _implicit_split()
-    relevant: dict[int, set[int]] = {}
-    for u, i in zip(test.users.tolist(), test.items.tolist(), strict=True):
-        relevant.setdefault(u, set()).add(i)
+    relevant = held_out_items(test)
     users = np.array(sorted(relevant))
     with one_thread():
         model = fit_wals(train, rank=rank, alpha=0.3, reg=20.0, sweeps=10, solver=solver,
@@ -243,14 +241,12 @@ _STRENGTHS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2)
 def _penalty_curve() -> tuple[list[tuple[float, float]], float]:
     """[(NDCG@10, long-tail share)] of weighted ALS with 13's popularity penalty, and the truth's share."""
     from ..implicit import make_interactions
-    from ..metrics import long_tail_share, ranking_report
+    from ..metrics import held_out_items, long_tail_share, ranking_report
 
     data, train, test = _implicit_split()
     truth = make_interactions(seed=0)[1]
     counts = np.bincount(train.items, minlength=train.n_items)
-    relevant: dict[int, set[int]] = {}
-    for u, i in zip(test.users.tolist(), test.items.tolist(), strict=True):
-        relevant.setdefault(u, set()).add(i)
+    relevant = held_out_items(test)
     users = np.array(sorted(relevant))
     row_of = np.full(train.n_users, -1)
     row_of[users] = np.arange(len(users))

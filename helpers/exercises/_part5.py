@@ -9,6 +9,7 @@ import numpy as np
 
 from ..seeding import one_thread
 from ._core import _OK, Verdict, _as_float, _as_floats, _close, _exercise
+from ._part3 import _synthetic
 
 # --- 14 -----------------------------------------------------------------------------------------
 
@@ -173,18 +174,10 @@ def _random_search_8() -> tuple[int, float]:
     from ..tuning import MFObjective, quiet, search, steps_run
 
     quiet()
-    train, val, _ = _synthetic_07()
+    train, val, _ = _synthetic()
     objective = MFObjective(train, val, space=_SPACE_15, max_steps=500, eval_every=5, patience=4)
     study = search(objective, "random", 8, seed=0, prune=False)
     return steps_run(study), float(study.best_value)
-
-
-@cache
-def _synthetic_07() -> tuple[Any, Any, Any]:
-    """train, val, test of 07: make_synthetic(seed=0), split 80/10/10 with seed 0."""
-    from ..datasets import make_synthetic, split_random
-
-    return split_random(make_synthetic(seed=0)[0], (0.1, 0.1), seed=0)
 
 
 @_exercise("15-2")
