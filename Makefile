@@ -78,8 +78,15 @@ BENCH_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1099511627776
 # Optional: extra arguments for the runner, e.g. BENCH_ARGS="--threads 2 --json build/bench/out.json"
 BENCH_ARGS ?=
 
+# LIBMF (PyPI libmf, source only) is compiled here with SSE and OpenMP: its setup.py reads CXXFLAGS, not
+# CFLAGS, and a wheel cached from a plain build would be reused silently, hence --no-cache-dir. The flags
+# are written next to the stamp, and the peer table prints which build ran.
+LIBMF_CXXFLAGS := -O3 -DUSESSE -DUSEOMP -fopenmp -march=native
 $(BENCH_STAMP): $(STAMP) requirements-bench.txt
 	$(BIN)/python -m pip install -r requirements-bench.txt
+	CXXFLAGS="$(LIBMF_CXXFLAGS)" LDFLAGS=-fopenmp $(BIN)/python -m pip install --no-cache-dir --no-deps \
+		--force-reinstall --no-binary libmf libmf==0.9.2
+	@echo "CXXFLAGS=$(LIBMF_CXXFLAGS) LDFLAGS=-fopenmp" > $(VENV)/.libmf-build
 	@touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import implicit_bench, machine, report
+from . import implicit_bench, machine, peer_table, report
 from .data import CACHE_DIR, RANK, ROOT, SHAPES, Shape, cache_path, ensure
 from .methods import FULL_BATCH, Settings
 from .peers import SVD_LABEL
@@ -88,7 +88,8 @@ def run_worker(path: Path, names: list[str], settings: Any, env: dict[str, str],
         note = f"worker exit {done.returncode}: {last}"
         traces += [stub(name, "failed", note) for name in names[len(seen):]]
     for trace in traces:
-        trace["step_s"] = float("nan") if trace["step_s"] is None else trace["step_s"]
+        if "step_s" in trace:
+            trace["step_s"] = float("nan") if trace["step_s"] is None else trace["step_s"]
     return traces
 
 
@@ -136,6 +137,22 @@ def bench_shape(shape: Shape, names: list[str], args: argparse.Namespace,
     return {"shape": dataclasses.asdict(shape), "sizes": sizes, "context": dataclasses.asdict(ctx),
             "bandwidth": bandwidth,
             "settings": dataclasses.asdict(settings), "traces": traces}
+
+
+def bench_peers(key: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The peer table of one shape at each of --peer-threads (a worker per method and thread count)."""
+    path = ensure_data(SHAPES[key], args.cache)
+    _, noise = _split_sizes(path)
+    malloc = machine.MALLOC_TUNED if args.malloc == "tuned" else None
+
+    def worker(split_path: Path, names: list[str], budget: Any) -> list[dict[str, Any]]:
+        env = machine.worker_env(budget.threads, malloc)
+        return run_worker(split_path, names, budget, env, "benchmarks.peer_table", peer_table.MARK,
+                          lambda name, status, note: dataclasses.asdict(
+                              peer_table.Result(name, peer_table.LABELS.get(name, name), status, note)))
+
+    return peer_table.bench(key, path, noise, SHAPES[key].label, args.peer_thread_counts, args.smoke,
+                            args.peer_method_names, worker)
 
 
 def footnotes(ctx: report.Context, settings: Settings, bandwidth: float, args: argparse.Namespace) -> str:
@@ -194,8 +211,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode.add_argument("--large", action="store_true", help="the 25M-like shape only")
     mode.add_argument("--shapes", help=f"comma-separated, from {', '.join(SHAPES)} (default: 100k,1m)")
     parser.add_argument("--methods", default=",".join(ORDER), help="comma-separated (default: all)")
-    parser.add_argument("--tables", default="ratings,implicit",
-                        help="comma-separated, from ratings, implicit (default: both)")
+    parser.add_argument("--tables", default="ratings,implicit,peers",
+                        help="comma-separated, from ratings, implicit, peers (default: all three; peers: "
+                             "1M- and 25M-like shapes only)")
+    parser.add_argument("--peer-methods", default=",".join(peer_table.ORDER),
+                        help="the peer table's rows, comma-separated (default: all)")
+    parser.add_argument("--peer-threads", default="1,2",
+                        help="thread counts of the peer table, comma-separated (default 1,2; --smoke: 1)")
     parser.add_argument("--implicit-methods", default=",".join(implicit_bench.METHODS),
                         help="the implicit table's rows, comma-separated (default: all)")
     parser.add_argument("--threads", type=int, default=1,
@@ -212,8 +234,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.method_names = args.methods.split(",")
     args.table_names = args.tables.split(",")
     args.implicit_names = args.implicit_methods.split(",")
+    args.peer_method_names = args.peer_methods.split(",")
+    args.peer_thread_counts = [1] if args.smoke else [int(t) for t in args.peer_threads.split(",")]
     bad = [k for k in args.shape_keys if k not in SHAPES] + [m for m in args.method_names if m not in ORDER] \
-        + [t for t in args.table_names if t not in ("ratings", "implicit")] \
+        + [t for t in args.table_names if t not in ("ratings", "implicit", "peers")] \
+        + [m for m in args.peer_method_names if m not in peer_table.ORDER] \
         + [m for m in args.implicit_names if m not in implicit_bench.METHODS]
     if bad:
         parser.error(f"unknown shape or method: {bad}")
@@ -236,6 +261,9 @@ def main(argv: list[str] | None = None) -> None:
 
         results += [implicit_bench.bench(key, args.implicit_names, args.threads, args.cache, args.smoke,
                                          worker) for key in args.shape_keys if key in implicit_bench.SHAPES]
+    if "peers" in args.table_names:
+        print("\n## Against the fastest peers: LIBMF, cmfrec, cornac, Surprise (benchmarks/peer_table.py)")
+        results += [bench_peers(key, args) for key in args.shape_keys if key in ("smoke", "1m", "25m")]
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"machine": machine.describe(), "results": results}, indent=1,

@@ -1,0 +1,184 @@
+"""A compiled ALS for `BiasedMF` in numba: the trainer of the peer table (benchmarks/peers_table.py).
+
+Benchmark-only: learners never need a compiler (numba is in requirements-bench.txt). It solves
+what `helpers.fit_als` solves, each row's ridge regression for x_u = [b_u, p_u] with the other
+side fixed, but in one parallel pass per half-sweep: a row's ratings stream by once, its Gram
+matrix (r + 1)² and right-hand side stay in registers and L1, and an inline Cholesky solves
+it. No gathered (ratings × rank) temporary is ever made, which is what bounds the torch version.
+
+Two choices make it fast in wall time, not only per sweep:
+- the other side's rows are stored padded to 16 floats ([1, q_i, 0…]), so the Gram update of one
+  rating is 11 rows × 16 lanes of fused multiply-adds, which LLVM vectorizes;
+- the regularization has two forms (`scaled`): reg · n_u (per rating, as `helpers.fit`) or reg
+  (per row, as cmfrec and implicit); which one is better is decided on validation like reg itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fused import missing  # the same requirement: numba
+
+WIDTH = 16  # padded row width: 1 (bias column) + rank ≤ 15
+
+
+def _kernel_source() -> dict:
+    """Compile the kernels (numba imported here, so that this module imports without it)."""
+    import numba
+
+    @numba.njit(parallel=True, fastmath=True, cache=True)
+    def half_sweep(crow, cols, target, other, own, own_bias, reg, scaled, rank):
+        """Solve every row: own[u] = [1, p_u, 0…], own_bias[u] = b_u, from `other` = [1, q_i, 0…]."""
+        n_rows = crow.shape[0] - 1
+        size = rank + 1
+        for u in numba.prange(n_rows):
+            start, end = crow[u], crow[u + 1]
+            if end == start:
+                own_bias[u] = 0.0
+                for a in range(1, size):
+                    own[u, a] = 0.0
+                continue
+            n = end - start
+            Z = np.empty((n, WIDTH), dtype=np.float32)
+            t = np.empty(n, dtype=np.float32)
+            for k in range(n):
+                Z[k] = other[cols[start + k]]
+                t[k] = target[start + k]
+            gram = np.dot(Z.T, Z)
+            rhs = np.dot(t, Z)
+            ridge = reg * (end - start) if scaled else reg
+            # Cholesky in float64 (11 × 11: negligible), then two triangular solves
+            L = np.zeros((size, size))
+            for a in range(size):
+                for b in range(a + 1):
+                    s = float(gram[a, b]) + (ridge if a == b else 0.0)
+                    for c in range(b):
+                        s -= L[a, c] * L[b, c]
+                    if a == b:
+                        L[a, a] = math.sqrt(s)
+                    else:
+                        L[a, b] = s / L[b, b]
+            y = np.zeros(size)
+            for a in range(size):
+                s = float(rhs[a])
+                for c in range(a):
+                    s -= L[a, c] * y[c]
+                y[a] = s / L[a, a]
+            for a in range(size - 1, -1, -1):
+                s = y[a]
+                for c in range(a + 1, size):
+                    s -= L[c, a] * y[c]
+                y[a] = s / L[a, a]
+            own_bias[u] = y[0]
+            for a in range(1, size):
+                own[u, a] = y[a]
+
+    @numba.njit(parallel=True, fastmath=True, cache=True)
+    def targets(crow, cols, ratings, mu, other_bias, out):
+        """out[k] = r − μ − b_other for every rating, in this side's CSR order."""
+        for u in numba.prange(crow.shape[0] - 1):
+            for k in range(crow[u], crow[u + 1]):
+                out[k] = ratings[k] - mu - other_bias[cols[k]]
+
+    @numba.njit(parallel=True, fastmath=True, cache=True)
+    def squared_errors(users, items, ratings, mu, U, V, bu, bi, rank):
+        total = 0.0
+        for k in numba.prange(users.shape[0]):
+            u, i = users[k], items[k]
+            pred = mu + bu[u] + bi[i]
+            for a in range(1, rank + 1):
+                pred += U[u, a] * V[i, a]
+            e = pred - ratings[k]
+            total += e * e
+        return total
+
+    @numba.njit(cache=True)
+    def csr(rows, cols, values, n_rows):
+        """Counting sort of the triples by row: (crow, cols, values) in CSR order, stable."""
+        crow = np.zeros(n_rows + 1, dtype=np.int64)
+        for r in rows:
+            crow[r + 1] += 1
+        for r in range(n_rows):
+            crow[r + 1] += crow[r]
+        fill = crow[:-1].copy()
+        out_cols = np.empty(cols.shape[0], dtype=np.int32)
+        out_values = np.empty(cols.shape[0], dtype=np.float32)
+        for k in range(rows.shape[0]):
+            at = fill[rows[k]]
+            out_cols[at] = cols[k]
+            out_values[at] = values[k]
+            fill[rows[k]] = at + 1
+        return crow, out_cols, out_values
+
+    return {"csr": csr, "half_sweep": half_sweep, "targets": targets, "squared_errors": squared_errors}
+
+
+_KERNELS: dict = {}
+
+
+def kernels() -> dict:
+    if not _KERNELS:
+        _KERNELS.update(_kernel_source())
+    return _KERNELS
+
+
+@dataclass
+class FastALS:
+    """Biased MF trained by `sweep()`; U, V hold [1, factors, 0…] rows, bu, bi the biases."""
+
+    mu: float
+    U: np.ndarray
+    V: np.ndarray
+    bu: np.ndarray
+    bi: np.ndarray
+    rank: int
+    reg: float
+    scaled: bool
+    by_user: tuple[np.ndarray, np.ndarray, np.ndarray]
+    by_item: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @classmethod
+    def build(cls, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
+              rank: int = 10, reg: float = 1.0, scaled: bool = False, init_std: float | None = None,
+              seed: int = 0) -> FastALS:
+        """CSR copies of the ratings by user and by item, items' factors N(0, init_std²), users' 0.
+
+        init_std defaults to 1/√rank: a dot product of two such rows then has variance about 1, the
+        scale of the ratings' spread, so the first sweeps need not grow the factors from near 0.
+        """
+        if init_std is None:
+            init_std = rank ** -0.5
+        if not 1 <= rank < WIDTH:
+            raise ValueError(f"rank must lie in 1..{WIDTH - 1}")
+        csr = kernels()["csr"]
+        mu = float(np.mean(ratings, dtype=np.float64))
+        rng = np.random.default_rng(seed)
+        U = np.zeros((n_users, WIDTH), dtype=np.float32)
+        V = np.zeros((n_items, WIDTH), dtype=np.float32)
+        U[:, 0] = V[:, 0] = 1.0
+        V[:, 1:rank + 1] = rng.normal(0.0, init_std, (n_items, rank))
+        return cls(mu, U, V, np.zeros(n_users, np.float32), np.zeros(n_items, np.float32), rank,
+                   float(reg), bool(scaled), csr(users, items, ratings, n_users),
+                   csr(items, users, ratings, n_items))
+
+    def sweep(self) -> None:
+        """Users given items, then items given users."""
+        k = kernels()
+        for (crow, cols, ratings), own, own_bias, other, other_bias in (
+                (self.by_user, self.U, self.bu, self.V, self.bi),
+                (self.by_item, self.V, self.bi, self.U, self.bu)):
+            target = np.empty_like(ratings)
+            k["targets"](crow, cols, ratings, np.float32(self.mu), other_bias, target)
+            k["half_sweep"](crow, cols, target, other, own, own_bias, np.float32(self.reg), self.scaled,
+                            self.rank)
+
+    def rmse(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> float:
+        total = kernels()["squared_errors"](users, items, ratings, np.float32(self.mu), self.U, self.V,
+                                            self.bu, self.bi, self.rank)
+        return math.sqrt(total / len(ratings))
+
+
+__all__ = ["FastALS", "missing"]
