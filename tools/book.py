@@ -110,6 +110,17 @@ def _rewrite_links(markdown: str, page: Page, by_source: dict[Path, Page]) -> st
     return LINK_RE.sub(replace, markdown)
 
 
+def _copy_images(markdown: str, page: Page, out: Path) -> None:
+    """The local pictures a document shows (`![...](results/x.png)`), copied beside its page so that the
+    relative link resolves in the book too."""
+    for bang, _, target in LINK_RE.findall(markdown):
+        if bang and _is_local(target):
+            source = ROOT / page.source.parent / target
+            dest = out / page.out.parent / target
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, dest)
+
+
 def _document_notebook(markdown: str) -> NotebookNode:
     """A markdown document as a notebook of markdown cells, each tagged ja, en or both by its text."""
     blocks, current, fence = [], [], False
@@ -290,7 +301,9 @@ def build(out: Path) -> dict[str, dict]:
         elif page.source.suffix == ".ipynb":
             nb = nbformat.read(ROOT / page.source, as_version=4)
         else:
-            nb = _document_notebook((ROOT / page.source).read_text(encoding="utf-8"))
+            text = (ROOT / page.source).read_text(encoding="utf-8")
+            nb = _document_notebook(text)
+            _copy_images(text, page, out)
         nb = prepare(nb, page, by_source)
         mathjax = os.path.relpath("mathjax/MathJax.js", page.out.parent) + f"?config={MATHJAX_CONFIG}"
         resources = {"metadata": {"name": page.title}, "book": {
