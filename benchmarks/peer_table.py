@@ -645,8 +645,13 @@ def plot(runs: list[dict[str, Any]], shape_label: str, path: Path) -> None:
         ax.set_title(f"{shape_label}: {run['threads']} スレッド / thread(s)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("テスト RMSE / test RMSE")
-    axes[0][-1].legend(fontsize=7, loc="upper right")
-    fig.suptitle("この 2 コアのマシンで測定 / measured on this 2-core machine", fontsize=9)
+    handles = {}  # every method that has a line in any panel (Surprise runs at 1 thread only)
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    axes[0][-1].legend(list(handles.values()), list(handles), fontsize=7, loc="upper right")
+    fig.suptitle("benchmarks/README.md の 2 コアのマシンで測定 / measured on the 2-core machine of "
+                 "benchmarks/README.md", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
