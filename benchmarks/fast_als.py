@@ -49,7 +49,7 @@ def _kernel_source() -> dict:
                 t[k] = target[start + k]
             gram = np.dot(Z.T, Z)
             rhs = np.dot(t, Z)
-            ridge = reg * (end - start) if scaled else reg
+            ridge = reg * n if scaled else reg
             # Cholesky in float64 (11 × 11: negligible), then two triangular solves
             L = np.zeros((size, size))
             for a in range(size):

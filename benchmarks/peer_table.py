@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.util
 import io
 import json
@@ -151,10 +152,6 @@ class Scorer:
                ) -> tuple[float, float]:
         out = [rmse(mu + bu[u] + bi[i] + np.einsum("nk,nk->n", P[u], Q[i], dtype=np.float64), y)
                for u, i, y in self.parts]
-        return out[0], out[1]
-
-    def predict(self, predict: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[float, float]:
-        out = [rmse(predict(u, i).astype(np.float64), y) for u, i, y in self.parts]
         return out[0], out[1]
 
 
@@ -663,8 +660,7 @@ def bench(shape_key: str, split_path: Path, noise: float, shape_label: str, thre
     """Run every method at each thread count, print the tables, save the plot (not for --smoke)."""
     runs = []
     for threads in threads_list:
-        budget = BUDGETS[shape_key]
-        budget = Budget(**{**asdict(budget), "threads": threads})
+        budget = dataclasses.replace(BUDGETS[shape_key], threads=threads)
         results: list[dict[str, Any]] = []
         for group in ([names] if smoke else [[n] for n in names]):
             print(f"[peers {shape_key} t{threads}] {','.join(group)} ...", file=sys.stderr, flush=True)
@@ -708,7 +704,7 @@ def render(path: Path) -> str:
     stored = json.loads(path.read_text())
     parts = []
     for run in stored["runs"]:
-        budget = Budget(**{k: v for k, v in run["budget"].items()})
+        budget = Budget(**run["budget"])
         parts += [f"### {stored['label']}, {run['threads']} thread(s)\n", table(run["results"], run["noise"]),
                   footnotes(budget), ""]
     return "\n".join(parts)
