@@ -142,6 +142,33 @@ def check_reg(value: Any, *, allow_zero: bool, name: str = "reg", note_ja: str =
     return float(value)
 
 
+def check_fraction(value: Any, name: str, what_ja: str, what_en: str, *, zero_ok: bool,
+                   one_ok: bool) -> float:
+    """Require a number between 0 and 1, each end allowed or not (a tolerance, a decay factor)."""
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value) \
+        and (value >= 0 if zero_ok else value > 0) and (value <= 1 if one_ok else value < 1)
+    if not ok:
+        low, high = ("0 ≤" if zero_ok else "0 <"), ("≤ 1" if one_ok else "< 1")
+        raise ValueError(bilingual(
+            f"引数 `{name}`（{what_ja}）は {low} {name} {high} の数にしてください"
+            f"（{value!r} が渡されました）。",
+            f"Argument `{name}` ({what_en}) must be a number with {low} {name} {high}; got {value!r}.",
+        ))
+    return float(value)
+
+
+def check_betas(value: Any) -> tuple[float, float]:
+    """Require Adam's (β1, β2): two numbers with 0 ≤ β < 1."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(bilingual(
+            f"`betas` は Adam の (β1, β2) の 2 つの数にしてください（{value!r} が渡されました）。"
+            "例: (0.7, 0.999)。",
+            f"`betas` must be Adam's two numbers (β1, β2); got {value!r}. Example: (0.7, 0.999).",
+        ))
+    return tuple(check_fraction(b, f"betas[{k}]", "Adam の減衰率", "Adam's decay rate", zero_ok=True,
+                                one_ok=False) for k, b in enumerate(value))  # type: ignore[return-value]
+
+
 def check_seed(value: Any, name: str = "seed") -> int:
     """Require an integer seed in [0, 2**32) (NumPy's range); bool is rejected."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -354,12 +354,21 @@ def _sample_pairs(rng: np.random.Generator, n_users: int, n_items: int, n_rating
                        item_picks.ravel() * n_items + np.repeat(np.arange(n_items), min_ratings))
     # The rest: pairs drawn with Zipf-like user and item weights, duplicates dropped.
     user_w, item_w = _zipf_weights(rng, n_users, zipf), _zipf_weights(rng, n_items, zipf)
+    # Which pairs are taken: one flag per pair up to 64 M pairs (the 1M shape has 22 M), else a set
+    # lookup. Same pairs either way; the flags make the many rounds of a steep Zipf draw cheap.
+    taken = None
+    if n_users * n_items <= 1 << 26:
+        taken = np.zeros(n_users * n_items, dtype=bool)
+        taken[codes] = True
     while codes.size < n_ratings:
         need = n_ratings - codes.size
         new = rng.choice(n_users, 2 * need, p=user_w) * n_items + rng.choice(n_items, 2 * need, p=item_w)
-        new = new[~np.isin(new, codes)]
+        new = new[~taken[new]] if taken is not None else new[~np.isin(new, codes)]
         _, first = np.unique(new, return_index=True)
-        codes = np.concatenate([codes, new[np.sort(first)][:need]])
+        added = new[np.sort(first)][:need]
+        codes = np.concatenate([codes, added])
+        if taken is not None:
+            taken[added] = True
     return rng.permutation(codes)
 
 

@@ -33,12 +33,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import bilingual, check_positive_float, check_positive_int, check_reg, check_seed
+from ._checks import (
+    bilingual,
+    check_fraction,
+    check_positive_float,
+    check_positive_int,
+    check_reg,
+    check_seed,
+)
 from .datasets import Ratings, _check_fraction, _check_ratings, _zipf_weights, draw_truth
 from .implicit import _activity
 from .metrics import _bootstrap_means, _pair
 from .models import check_index
-from .training import DivergenceError, History, _check_loss
+from .training import DivergenceError, EarlyStopping, History, _check_loss, adam_betas
 
 # --- synthetic data with time and known truth -----------------------------------------------------
 
@@ -362,7 +369,7 @@ def _timed_tensors(data: Any, name: str, model: TimeBiasedMF) -> tuple[torch.Ten
 
 def fit_timed(model: TimeBiasedMF, train: Ratings, val: Ratings | None = None, *, lr: float = 0.1,
               reg: float = 0.04, bin_reg: float = 10.0, max_steps: int = 500, eval_every: int = 5,
-              patience: int = 4) -> History:
+              patience: int = 2, tol: float = 1e-4, lr_decay: float = 0.5) -> History:
     """Full-batch Adam on a `TimeBiasedMF` with early stopping on the validation RMSE, as `fit`. (14)
 
     Loss = `fit`'s loss (mean squared error + reg · mean over the training ratings of
@@ -370,9 +377,10 @@ def fit_timed(model: TimeBiasedMF, train: Ratings, val: Ratings | None = None, *
     biases get a fixed ridge, not one per rating: a bin with n ratings is shrunk by n / (n + bin_reg),
     so a bin with a few ratings stays near 0 (a per-rating weight would shrink every bin alike and fit
     the noise of small ones). Users and items without a training rating keep factors and biases 0,
-    as in `fit`. Every `eval_every` steps the RMSEs are recorded; after `patience` evaluations without
-    a better validation RMSE, training stops and the best parameters are restored. On the CPU; the
-    gradients are written out (index_add_), which is several times faster than autograd here.
+    as in `fit`. Every `eval_every` steps the RMSEs are recorded; the learning rate, the stopping,
+    the restored best parameters and Adam's betas follow `fit`'s rule (`patience`, `tol`,
+    `lr_decay`). On the CPU; the gradients are written out (index_add_), which is several times
+    faster than autograd here.
     """
     if not isinstance(model, TimeBiasedMF):
         raise TypeError(bilingual(
@@ -385,7 +393,9 @@ def fit_timed(model: TimeBiasedMF, train: Ratings, val: Ratings | None = None, *
     bin_reg = check_reg(bin_reg, allow_zero=True, name="bin_reg")
     max_steps = check_positive_int(max_steps, "max_steps", "最大ステップ数", "maximum steps")
     eval_every = check_positive_int(eval_every, "eval_every", "評価の間隔", "evaluation interval")
-    patience = check_positive_int(patience, "patience", "早期終了までの評価回数", "evaluations to wait")
+    stopping = EarlyStopping(patience, tol)
+    lr_decay = check_fraction(lr_decay, "lr_decay", "学習率を下げる倍率", "learning-rate factor",
+                              zero_ok=False, one_ok=True)
     users, items, times, ratings = _timed_tensors(train, "train", model)
     held = None if val is None else _timed_tensors(val, "val", model)
     slots = items * model.n_bins + model.bin_of(times)  # each rating's row of item_bin_bias
@@ -399,8 +409,10 @@ def fit_timed(model: TimeBiasedMF, train: Ratings, val: Ratings | None = None, *
             for table in tables:
                 table[count[:, 0] == 0] = 0.0
     params = [P, Q, bu, bi, bt]
-    opt = torch.optim.Adam(params, lr=lr)
-    history, best, best_state, waited = History(), math.inf, None, 0
+    scheduled = held is not None and lr_decay < 1
+    opt = torch.optim.Adam(params, lr=lr, betas=adam_betas(scheduled))
+    stopping.schedule(opt, lr_decay if scheduled else 1.0)
+    history = History()
     for step in range(1, max_steps + 1):
         with torch.no_grad():
             p, q = P[users], Q[items]
@@ -433,21 +445,13 @@ def fit_timed(model: TimeBiasedMF, train: Ratings, val: Ratings | None = None, *
                     "learning rate `lr`.",
                 ), history.loss)
             if held is None:
+                stopping.record_lr(history)
                 continue
             current = float((model(*held[:3]) - held[3]).square().mean().sqrt())
-            history.val_rmse.append(current)
-            if current < best:
-                best, waited, history.best_step = current, 0, step
-                best_state = {k: v.clone() for k, v in model.state_dict().items()}
-                continue
-            waited += 1
-            if waited >= patience:
-                history.stopped_early = True
+            stopping.update(step, current, model, history)
+            if history.stopped_early:
                 break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        history.best_step = history.eval_steps[-1]
+    stopping.restore(model, history)
     return history
 
 

@@ -13,8 +13,10 @@ import torch
 
 from ._checks import (
     bilingual,
+    check_betas,
     check_device,
     check_factors,
+    check_fraction,
     check_matrix,
     check_positive_float,
     check_positive_int,
@@ -25,6 +27,15 @@ from ._checks import (
 OptimizerFactory = Callable[[list[torch.Tensor], float], torch.optim.Optimizer]
 # Called after each evaluation with (step, validation RMSE); returning True stops training (15).
 EvalCallback = Callable[[int, float], Any]
+
+# While the learning rate comes down on plateaus, `fit`'s Adam remembers about 1 / (1 − β1) = 3 steps
+# of gradient instead of torch's 10: a full-batch gradient has no sampling noise to average away, and
+# the shorter memory overshoots less at a large learning rate, so the default path needs about half
+# the steps (07, 10). At a fixed learning rate, torch's longer memory is what lets Adam settle (09).
+ADAM_BETAS = (0.7, 0.999)
+# An evaluation that lowers the validation RMSE by less than this fraction halves the learning rate
+# (`lr_decay`): the steps have become too long to go further down the valley (07).
+PLATEAU = 1e-3
 
 _OPTIMIZERS: dict[str, OptimizerFactory] = {
     "adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
@@ -197,6 +208,7 @@ class History:
     eval_steps: list[int] = field(default_factory=list)
     train_rmse: list[float] = field(default_factory=list)
     val_rmse: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)  # `fit`: learning rate of the steps before each evaluation
     best_step: int = 0
     stopped_early: bool = False
     stopped_by_callback: bool = False  # `callback` returned True (15)
@@ -228,7 +240,10 @@ def fit(
     reg: float = 0.04,
     max_steps: int = 500,
     eval_every: int = 5,
-    patience: int = 4,
+    patience: int = 2,
+    tol: float = 1e-4,
+    lr_decay: float = 0.5,
+    betas: tuple[float, float] | None = None,
     device: Any = None,
     callback: EvalCallback | None = None,
 ) -> History:
@@ -236,9 +251,15 @@ def fit(
 
     Loss = mean squared error + reg · mean over the training ratings of
     (‖p_u‖² + ‖q_i‖² + b_u² + b_i²): each rating regularizes the parameters it touches, so users
-    and items with many ratings get more of it, as in Funk's SVD and Surprise. Every
-    `eval_every` steps the RMSEs are recorded; after `patience` evaluations without a better
-    validation RMSE, training stops and the best parameters are restored. `device` ("cpu",
+    and items with many ratings get more of it, as in Funk's SVD and Surprise. Every `eval_every`
+    steps the RMSEs (and `lr`, in `History.lr`) are recorded. With `val`: an evaluation that lowers
+    the best validation RMSE by less than `PLATEAU` = 0.1 % multiplies the learning rate by
+    `lr_decay` (torch's `ReduceLROnPlateau`; 1 keeps it fixed); after `patience` evaluations in a
+    row that lower it by less than `tol` (relative), training stops and the best parameters are
+    restored. Adam's `betas` are by default (0.7, 0.999) (`ADAM_BETAS`) when the learning rate comes
+    down on plateaus, torch's (0.9, 0.999) when it stays fixed (no `val`, or `lr_decay=1`).
+    `patience=4, tol=0, lr_decay=1` is the series' earlier default, which waited 20 steps past the
+    best (10). `device` ("cpu",
     "cuda", …) moves the model there and trains there; by default, where the model already is. (10)
     `callback(step, val_rmse)`, called after each evaluation (needs `val`), stops training when it
     returns True, with the best parameters restored as in early stopping: how a hyperparameter search
@@ -252,13 +273,18 @@ def fit(
     reg = check_reg(reg, allow_zero=True)
     max_steps = check_positive_int(max_steps, "max_steps", "最大ステップ数", "maximum steps")
     eval_every = check_positive_int(eval_every, "eval_every", "評価の間隔", "evaluation interval")
-    monitor = _Monitor(model, train, val, patience, device, callback)
+    lr_decay = check_fraction(lr_decay, "lr_decay", "学習率を下げる倍率", "learning-rate factor",
+                              zero_ok=False, one_ok=True)
+    scheduled = val is not None and lr_decay < 1
+    betas = check_betas(betas) if betas is not None else adam_betas(scheduled)
+    monitor = _Monitor(model, train, val, patience, device, callback, tol)
     history = monitor.history
     batch = _SparseBatch(train, (model.n_users, model.n_items), model.global_mean.dtype, monitor.device)
     _zero_unrated(model, batch)
     weights = [model.user_factors.weight, model.item_factors.weight,
                model.user_bias.weight, model.item_bias.weight]
-    opt = torch.optim.Adam(weights, lr=lr)
+    opt = torch.optim.Adam(weights, lr=lr, betas=betas)
+    monitor.stopping.schedule(opt, lr_decay if scheduled else 1.0)
     for step in range(1, max_steps + 1):
         value = batch.loss_and_grads(model, reg)
         _check_loss(value, step, history.loss, lr)
@@ -570,7 +596,7 @@ class _Monitor:
     """Checks the model and data, records the RMSEs and does the early stopping of `fit` and `fit_als`."""
 
     def __init__(self, model: Any, train: Any, val: Any, patience: int, device: Any = None,
-                 callback: EvalCallback | None = None) -> None:
+                 callback: EvalCallback | None = None, tol: float = 0.0) -> None:
         from .models import BiasedMF
 
         if not isinstance(model, BiasedMF):
@@ -587,8 +613,7 @@ class _Monitor:
         if val is not None:
             self.val = tuple(t.to(self.device) for t in _triples(val, "val", dtype))
             model.check_ids(val.users, val.items)
-        self.patience = check_positive_int(patience, "patience", "早期終了までの評価回数",
-                                           "evaluations to wait")
+        self.stopping = EarlyStopping(patience, tol)
         if callback is not None and not callable(callback):
             raise TypeError(bilingual(
                 f"`callback` には関数 (step, val_rmse) -> bool を渡してください"
@@ -602,7 +627,6 @@ class _Monitor:
             ))
         self.callback = callback
         self.history = History()
-        self.best, self.best_state, self.waited = math.inf, None, 0
 
     @torch.no_grad()
     def evaluate(self, step: int) -> bool:
@@ -620,23 +644,70 @@ class _Monitor:
                 "extremely large ratings.",
             ), history.loss)
         if self.val is None:
+            self.stopping.record_lr(history)
             return False
         current = _rmse(model, *self.val)
-        history.val_rmse.append(current)
-        if current < self.best:
-            self.best, self.waited, history.best_step = current, 0, step
-            self.best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        else:
-            self.waited += 1
-            history.stopped_early = self.waited >= self.patience
+        self.stopping.update(step, current, model, history)
         if self.callback is not None and self.callback(step, current):
             history.stopped_by_callback = True
         return history.stopped_early or history.stopped_by_callback
 
     def finish(self) -> History:
         """Restore the best parameters (with validation data) and return the history."""
-        if self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
-        else:
-            self.history.best_step = self.history.eval_steps[-1]
+        self.stopping.restore(self.model, self.history)
         return self.history
+
+
+def adam_betas(scheduled: bool) -> tuple[float, float]:
+    """`fit`'s default Adam betas: `ADAM_BETAS` while lr comes down on plateaus, else torch's."""
+    return ADAM_BETAS if scheduled else (0.9, 0.999)
+
+
+class EarlyStopping:
+    """The validation rule of `fit`, `fit_als` and `fit_timed`: keep the best, stop, lower lr. (07)
+
+    `update` records a validation RMSE; its gain is the fraction by which it lowers the best so far.
+    The best parameters are kept at any gain > 0; `patience` evaluations in a row with a gain ≤ `tol`
+    stop training; with an optimizer and `lr_decay` < 1, a gain below `PLATEAU` multiplies the
+    learning rate by `lr_decay` (torch's `ReduceLROnPlateau` with patience 0).
+    """
+
+    def __init__(self, patience: int, tol: float = 0.0) -> None:
+        self.patience = check_positive_int(patience, "patience", "早期終了までの評価回数",
+                                           "evaluations to wait")
+        self.tol = check_fraction(tol, "tol", "改善とみなす最小の割合", "smallest relative gain",
+                                  zero_ok=True, one_ok=False)
+        self.best, self.best_state, self.waited = math.inf, None, 0
+        self.opt: torch.optim.Optimizer | None = None
+        self.plateau: Any = None
+
+    def schedule(self, opt: torch.optim.Optimizer, lr_decay: float = 1.0) -> None:
+        """Record `opt`'s learning rate in the history and, if `lr_decay` < 1, lower it on plateaus."""
+        self.opt = opt
+        if lr_decay < 1:
+            self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                opt, factor=lr_decay, patience=0, threshold=PLATEAU)
+
+    def record_lr(self, history: History) -> None:
+        if self.opt is not None:
+            history.lr.append(float(self.opt.param_groups[0]["lr"]))
+
+    def update(self, step: int, current: float, model: torch.nn.Module, history: History) -> None:
+        """Record the validation RMSE after `step`; sets `history.stopped_early` when it is time."""
+        self.record_lr(history)
+        history.val_rmse.append(current)
+        gain = (self.best - current) / self.best if math.isfinite(self.best) else math.inf
+        if current < self.best:
+            self.best, history.best_step = current, step
+            self.best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        self.waited = 0 if gain > self.tol else self.waited + 1
+        history.stopped_early = self.waited >= self.patience
+        if self.plateau is not None:
+            self.plateau.step(current)
+
+    def restore(self, model: torch.nn.Module, history: History) -> None:
+        """Load the best parameters (if any validation RMSE was recorded), else mark the last step."""
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+        else:
+            history.best_step = history.eval_steps[-1]

@@ -112,7 +112,8 @@ TRAIN07, VAL07, TEST07 = split_random(DATA07, (0.1, 0.1), seed=0)
 def train07(rank: int = 10, reg: float = 0.04) -> tuple[BiasedMF, object, float]:
     mean = float(TRAIN07.ratings.mean())
     model = BiasedMF(DATA07.n_users, DATA07.n_items, rank=rank, global_mean=mean, seed=0)
-    history = fit(model, TRAIN07, VAL07, lr=0.1, reg=reg, max_steps=500, eval_every=5, patience=4)
+    history = fit(model, TRAIN07, VAL07, lr=0.1, reg=reg, max_steps=500, eval_every=5, patience=2, tol=1e-4,
+                  lr_decay=0.5)
     return model, history, rmse(model.predict(TEST07.users, TEST07.items), TEST07.ratings)
 
 
@@ -234,14 +235,12 @@ WRONG = [
     ("07-1", RANKS07[::-1], "swapped"),
     ("07-1", tuple(v * v for v in RANKS07), "mean squared error"),
     ("07-1", (RUN5[2], RUN20[2]), "Those are test RMSEs"),
-    ("07-1", (RUN5[1].val_rmse[-1], RUN20[1].val_rmse[-1]), "Not the last validation RMSE"),
     ("07-1", (RANKS07[0], min(RUN10[1].val_rmse)), "still that of rank 10"),
     ("07-1", (RANKS07[0], 0.9), "One of them is right"),
     ("07-1", (1.0, 1.0), "Change only `rank=`"),
     ("07-1", RANKS07[0], "the pair"),
     ("07-2", min(RUN_NOREG[1].val_rmse) ** 2, "mean squared error"),
     ("07-2", RUN_NOREG[2], "That is the test RMSE"),
-    ("07-2", RUN_NOREG[1].val_rmse[-1], "Not the last validation RMSE"),
     ("07-2", RUN_NOREG[1].train_rmse[-1], "training RMSE"),
     ("07-2", min(RUN10[1].val_rmse), "`reg=0.04`"),
     ("07-2", 0.9, "change only `reg`, to 0"),

@@ -15,8 +15,12 @@ from helpers.models import BiasedMF
 from helpers.training import DivergenceError, History, fit, fit_als, fit_biases
 from tests.bilingual import assert_bilingual
 
-# Every call passes these explicitly, so the tests do not depend on fit's (tunable) defaults.
-SETTINGS: dict[str, Any] = {"lr": 0.1, "reg": 0.05, "max_steps": 300, "eval_every": 5, "patience": 4}
+# Every call passes these explicitly, so the tests do not depend on fit's (tunable) defaults. They are
+# the series' earlier default: a fixed learning rate, stopping `patience` evaluations after the best.
+SETTINGS: dict[str, Any] = {"lr": 0.1, "reg": 0.05, "max_steps": 300, "eval_every": 5, "patience": 4,
+                            "tol": 0.0, "lr_decay": 1.0}
+# fit's default path (07, 10): halve lr on a plateau, stop after `patience` gains of at most `tol`
+SCHEDULED: dict[str, Any] = {**SETTINGS, "patience": 2, "tol": 1e-4, "lr_decay": 0.5}
 
 
 
@@ -90,6 +94,40 @@ def test_early_stopping(fitted: tuple[BiasedMF, History]) -> None:
     best = history.eval_steps.index(history.best_step)
     assert len(history.eval_steps) - 1 - best == SETTINGS["patience"]
     assert all(v >= history.val_rmse[best] for v in history.val_rmse[best + 1:])
+
+
+def test_fixed_lr_is_recorded_and_kept(fitted: tuple[BiasedMF, History]) -> None:
+    """With `lr_decay=1` the learning rate stays where it started, one record per evaluation."""
+    _, history = fitted
+    assert history.lr == [SETTINGS["lr"]] * len(history.eval_steps)
+
+
+def test_default_path_halves_lr_on_plateaus_and_stops_on_tiny_gains(split: Split) -> None:
+    """The rule of `SCHEDULED`, replayed from the recorded RMSEs: when lr halves, when training stops."""
+    from helpers.training import PLATEAU
+
+    train, val, _ = split
+    model = new_model(train)
+    history = fit(model, train, val, **SCHEDULED)
+    val_rmse, lr = history.val_rmse, history.lr
+    assert len(val_rmse) == len(lr) == len(history.eval_steps)
+    best, plateau_best, streak = math.inf, math.inf, 0
+    for k, value in enumerate(val_rmse):
+        gain = (best - value) / best if math.isfinite(best) else math.inf
+        streak = 0 if gain > SCHEDULED["tol"] else streak + 1
+        best = min(best, value)
+        # ReduceLROnPlateau (patience 0): its own best moves only on a gain of at least PLATEAU
+        if value < plateau_best * (1 - PLATEAU):
+            plateau_best, expected = value, 1.0
+        else:
+            expected = SCHEDULED["lr_decay"]
+        if k + 1 < len(lr):
+            assert lr[k + 1] == pytest.approx(lr[k] * expected), k
+        assert (streak >= SCHEDULED["patience"]) == (k == len(val_rmse) - 1), k  # stops at the first
+    assert history.stopped_early and lr[0] == SCHEDULED["lr"] and lr[-1] < lr[0]
+    assert history.best_step == history.eval_steps[int(np.argmin(val_rmse))]
+    now = rmse(model.predict(val.users, val.items), val.ratings)
+    assert abs(now - min(val_rmse)) < 1e-6  # the best parameters are back
 
 
 def test_early_stopping_restores_the_best_state(split: Split, fitted: tuple[BiasedMF, History]) -> None:
@@ -214,6 +252,13 @@ def test_huge_lr_blows_up_without_error(split: Split) -> None:
         pytest.param({"max_steps": 10.0}, TypeError, "max_steps", id="max_steps-float"),
         pytest.param({"eval_every": 0}, ValueError, "eval_every", id="eval_every-0"),
         pytest.param({"patience": -1}, ValueError, "patience", id="patience-negative"),
+        pytest.param({"tol": -1e-4}, ValueError, "tol", id="tol-negative"),
+        pytest.param({"tol": 1.0}, ValueError, "tol", id="tol-1"),
+        pytest.param({"lr_decay": 0}, ValueError, "lr_decay", id="lr_decay-0"),
+        pytest.param({"lr_decay": 2}, ValueError, "lr_decay", id="lr_decay-2"),
+        pytest.param({"lr_decay": "half"}, ValueError, "lr_decay", id="lr_decay-str"),
+        pytest.param({"betas": (0.9,)}, ValueError, "betas", id="betas-one"),
+        pytest.param({"betas": (1.0, 0.999)}, ValueError, "betas[0]", id="betas-1"),
     ],
 )
 def test_fit_bad_settings(split: Split, change: dict[str, Any], error: type, name: str) -> None:
@@ -382,3 +427,17 @@ def test_fit_biases_refuses_nan_ratings_and_gives_unrated_rows_zero(split: Split
         _, user_bias, item_bias = fit_biases(data, reg=reg)
         assert user_bias[-1] == 0 and item_bias[-1] == 0
         assert np.isfinite(user_bias).all() and np.isfinite(item_bias).all()
+
+
+def test_default_betas_follow_the_schedule(split: Split) -> None:
+    """β1 0.7 while lr comes down on plateaus, torch's 0.9 at a fixed lr: the same runs as passing them."""
+    from helpers.training import ADAM_BETAS, adam_betas
+
+    assert adam_betas(True) == ADAM_BETAS == (0.7, 0.999) and adam_betas(False) == (0.9, 0.999)
+    train, val, _ = split
+    for settings, betas in ((SCHEDULED, ADAM_BETAS), (SETTINGS, (0.9, 0.999))):
+        runs = []
+        for extra in ({}, {"betas": betas}):
+            model = new_model(train)
+            runs.append(fit(model, train, val, **settings, **extra).val_rmse)
+        assert runs[0] == runs[1]
