@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from helpers import rmse
-from helpers.training import _als_sweep, _SparseBatch, fit_biases
+from helpers.training import EarlyStopping, History, _als_sweep, _SparseBatch, adam_betas, fit_biases
 
 from . import fast_als, machine
 from .data import RANK, ROOT, Split, load
@@ -92,9 +92,10 @@ class Budget:
 
     als_sweeps: int = 15
     als_patience: int = 2
-    adam_steps: int = 500  # helpers.fit's defaults: evaluated every 5 steps, patience 4
-    adam_eval_every: int = 5
-    adam_patience: int = 4
+    adam_steps: int = 500  # helpers.fit's defaults: evaluated every 5 steps, lr halved on a plateau,
+    adam_eval_every: int = 5  # stopped after `adam_patience` gains of at most `adam_tol`
+    adam_patience: int = 2
+    adam_tol: float = 1e-4
     libmf_iters: int = 64
     cornac_epochs: int = 90
     surprise_epochs: int = 45
@@ -213,14 +214,16 @@ def run_fit_als(split: Split, reg: float, budget: Budget, scorer: Scorer) -> lis
 
 
 def run_fit(split: Split, reg: float, budget: Budget, scorer: Scorer) -> list[Point]:
-    """`helpers.fit`'s loop (full-batch Adam, lr 0.1, evaluated every 5 steps, patience 4), evaluation
-    untimed."""
+    """`helpers.fit`'s loop with its default rule (full-batch Adam, lr 0.1, evaluated every 5 steps,
+    lr halved on a plateau, stopped after 2 gains of at most 0.01 %), evaluation untimed."""
     start = time.perf_counter()
     model = new_model(split.train)
     batch = _SparseBatch(split.train, (model.n_users, model.n_items), torch.float32)
-    opt = torch.optim.Adam(weights_of(model), lr=0.1)
+    opt = torch.optim.Adam(weights_of(model), lr=0.1, betas=adam_betas(True))
+    rule, history = EarlyStopping(budget.adam_patience, budget.adam_tol), History()
+    rule.schedule(opt, 0.5)
     elapsed = time.perf_counter() - start
-    points, stopper = [], Stopper(budget.adam_patience)
+    points = []
     for k in range(1, budget.adam_steps + 1):
         start = time.perf_counter()
         batch.loss_and_grads(model, reg)
@@ -228,7 +231,10 @@ def run_fit(split: Split, reg: float, budget: Budget, scorer: Scorer) -> list[Po
         elapsed += time.perf_counter() - start
         if k % budget.adam_eval_every == 0 or k == budget.adam_steps:
             points.append(Point(k, elapsed, *_model_rmses(model, scorer)))
-            if stopper.stop(points[-1].val):
+            if not math.isfinite(points[-1].val):
+                break
+            rule.update(k, points[-1].val, model, history)
+            if history.stopped_early:
                 break
     return points
 
@@ -599,8 +605,9 @@ def footnotes(budget: Budget) -> str:
         f"- Grids (4 values each, best validation RMSE kept): {grids}. Learning rates: each library's "
         "default (LIBMF eta 0.1 with its adaptive steps, cornac 0.01, Surprise 0.005; fit: Adam lr 0.1).",
         f"- Budgets: ALS {budget.als_sweeps} sweeps (patience {budget.als_patience}), fit "
-        f"{budget.adam_steps} steps (evaluated every {budget.adam_eval_every}, patience "
-        f"{budget.adam_patience}), LIBMF "
+        f"{budget.adam_steps} steps (evaluated every {budget.adam_eval_every}; helpers.fit's default rule: "
+        f"lr halved when a gain is under 0.1 %, stopped after {budget.adam_patience} gains of at most "
+        f"{budget.adam_tol:g}), LIBMF "
         f"{budget.libmf_iters} iterations, cornac {budget.cornac_epochs} epochs, Surprise "
         f"{budget.surprise_epochs} epochs.",
         "- test RMSE: where the validation RMSE was best; /σ: over the noise floor. t→best s: wall time of "
@@ -693,6 +700,7 @@ def merge(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
             continue
         fresh = {r["key"]: r for r in run["results"]}
         old["results"] = [fresh.pop(r["key"], r) for r in old["results"]] + list(fresh.values())
+        old["budget"] = run["budget"]  # the code's budgets now (the rows not re-run kept theirs)
         old["summary"] = summary(old["results"])
     stored["date"] = f"{stored['date']} (rows re-run {new['date']}: " \
                      f"{', '.join(sorted({r['key'] for run in new['runs'] for r in run['results']}))})"

@@ -155,3 +155,18 @@ def test_stored_results_render_the_tables_in_the_benchmarks_readme(shape: str) -
     tables = [line for line in peer_table.render(stored).splitlines() if line.startswith("| ")]
     assert tables and all(line in readme for line in tables)
     assert (ROOT / "benchmarks" / "results" / f"peers_{shape}.png").exists()
+
+
+def test_the_fit_row_follows_helpers_fit_default_rule() -> None:
+    """The `fit` row replays `helpers.fit` with its defaults: the same evaluations, the same stop."""
+    from benchmarks.data import Split
+    from benchmarks.methods import new_model
+    from helpers import fit, split_random
+
+    data, _ = make_synthetic(300, 200, 12_000, rank=10, seed=2)
+    split = Split(*split_random(data, (0.1, 0.1), seed=0), noise=0.5)
+    points = peer_table.run_fit(split, 0.04, peer_table.Budget(adam_steps=300), peer_table.Scorer(split))
+    model = new_model(split.train)
+    history = fit(model, split.train, split.val, reg=0.04, max_steps=300)
+    assert [p.passes for p in points] == history.eval_steps and history.stopped_early
+    np.testing.assert_allclose([p.val for p in points], history.val_rmse, rtol=1e-5)
