@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.json:
             record = json.loads(args.json.read_text(encoding="utf-8"))
             record["rows"] = rows + [r for r in record["rows"] if r["model"] != rows[0]["model"]]
-            record["date"] = f"{record['date']} (dot product (fit) re-run {time.strftime('%Y-%m-%d')})"
+            first = record["date"].split(" (")[0]  # the date of the full run
+            record["date"] = f"{first} (dot product (fit) re-run {time.strftime('%Y-%m-%d')})"
             args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
         return
     implicit = run_implicit(args.trials)

@@ -45,7 +45,7 @@ from .datasets import Ratings, _check_fraction, _check_ratings, _zipf_weights, d
 from .implicit import _activity
 from .metrics import _bootstrap_means, _pair
 from .models import check_index
-from .training import DivergenceError, EarlyStopping, History, _check_loss, adam_betas
+from .training import WARMUP, DivergenceError, EarlyStopping, History, _check_loss, adam_betas
 
 # --- synthetic data with time and known truth -----------------------------------------------------
 
@@ -393,7 +393,7 @@ def fit_timed(model: TimeBiasedMF, train: Ratings, val: Ratings | None = None, *
     bin_reg = check_reg(bin_reg, allow_zero=True, name="bin_reg")
     max_steps = check_positive_int(max_steps, "max_steps", "最大ステップ数", "maximum steps")
     eval_every = check_positive_int(eval_every, "eval_every", "評価の間隔", "evaluation interval")
-    stopping = EarlyStopping(patience, tol)
+    stopping = EarlyStopping(patience, tol, WARMUP)
     lr_decay = check_fraction(lr_decay, "lr_decay", "学習率を下げる倍率", "learning-rate factor",
                               zero_ok=False, one_ok=True)
     users, items, times, ratings = _timed_tensors(train, "train", model)

@@ -36,6 +36,10 @@ ADAM_BETAS = (0.7, 0.999)
 # An evaluation that lowers the validation RMSE by less than this fraction halves the learning rate
 # (`lr_decay`): the steps have become too long to go further down the valley (07).
 PLATEAU = 1e-3
+# The evaluations of the first WARMUP steps neither lower the learning rate nor count towards stopping:
+# Adam's first steps at a large learning rate can raise the validation RMSE for a moment, which on a
+# small data set would otherwise halve lr at once or stop training before it starts (07, solutions).
+WARMUP = 10
 
 _OPTIMIZERS: dict[str, OptimizerFactory] = {
     "adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
@@ -252,14 +256,15 @@ def fit(
     Loss = mean squared error + reg · mean over the training ratings of
     (‖p_u‖² + ‖q_i‖² + b_u² + b_i²): each rating regularizes the parameters it touches, so users
     and items with many ratings get more of it, as in Funk's SVD and Surprise. Every `eval_every`
-    steps the RMSEs (and `lr`, in `History.lr`) are recorded. With `val`: an evaluation that lowers
-    the best validation RMSE by less than `PLATEAU` = 0.1 % multiplies the learning rate by
-    `lr_decay` (torch's `ReduceLROnPlateau`; 1 keeps it fixed); after `patience` evaluations in a
+    steps the RMSEs (and `lr`, in `History.lr`) are recorded. With `val`: an evaluation that is not
+    `PLATEAU` = 0.1 % below the last one that was multiplies the learning rate by `lr_decay` (torch's
+    `ReduceLROnPlateau`; 1 keeps it fixed); after `patience` evaluations in a
     row that lower it by less than `tol` (relative), training stops and the best parameters are
-    restored. Adam's `betas` are by default (0.7, 0.999) (`ADAM_BETAS`) when the learning rate comes
-    down on plateaus, torch's (0.9, 0.999) when it stays fixed (no `val`, or `lr_decay=1`).
-    `patience=4, tol=0, lr_decay=1` is the series' earlier default, which waited 20 steps past the
-    best (10). `device` ("cpu",
+    restored. The evaluations of the first `WARMUP` = 10 steps do neither (Adam's first steps at a
+    large learning rate may raise the validation RMSE for a moment). Adam's `betas` are by default
+    (0.7, 0.999) (`ADAM_BETAS`) when the learning rate comes down on plateaus, torch's (0.9, 0.999)
+    when it stays fixed (no `val`, or `lr_decay=1`). `patience=4, tol=0, lr_decay=1` is, but for the
+    warm-up, the series' earlier default, which waited 20 steps past the best (10). `device` ("cpu",
     "cuda", …) moves the model there and trains there; by default, where the model already is. (10)
     `callback(step, val_rmse)`, called after each evaluation (needs `val`), stops training when it
     returns True, with the best parameters restored as in early stopping: how a hyperparameter search
@@ -277,7 +282,7 @@ def fit(
                               zero_ok=False, one_ok=True)
     scheduled = val is not None and lr_decay < 1
     betas = check_betas(betas) if betas is not None else adam_betas(scheduled)
-    monitor = _Monitor(model, train, val, patience, device, callback, tol)
+    monitor = _Monitor(model, train, val, patience, device, callback, tol, WARMUP)
     history = monitor.history
     batch = _SparseBatch(train, (model.n_users, model.n_items), model.global_mean.dtype, monitor.device)
     _zero_unrated(model, batch)
@@ -596,7 +601,7 @@ class _Monitor:
     """Checks the model and data, records the RMSEs and does the early stopping of `fit` and `fit_als`."""
 
     def __init__(self, model: Any, train: Any, val: Any, patience: int, device: Any = None,
-                 callback: EvalCallback | None = None, tol: float = 0.0) -> None:
+                 callback: EvalCallback | None = None, tol: float = 0.0, warmup: int = 0) -> None:
         from .models import BiasedMF
 
         if not isinstance(model, BiasedMF):
@@ -613,7 +618,7 @@ class _Monitor:
         if val is not None:
             self.val = tuple(t.to(self.device) for t in _triples(val, "val", dtype))
             model.check_ids(val.users, val.items)
-        self.stopping = EarlyStopping(patience, tol)
+        self.stopping = EarlyStopping(patience, tol, warmup)
         if callback is not None and not callable(callback):
             raise TypeError(bilingual(
                 f"`callback` には関数 (step, val_rmse) -> bool を渡してください"
@@ -669,15 +674,16 @@ class EarlyStopping:
     `update` records a validation RMSE; its gain is the fraction by which it lowers the best so far.
     The best parameters are kept at any gain > 0; `patience` evaluations in a row with a gain ≤ `tol`
     stop training; with an optimizer and `lr_decay` < 1, a gain below `PLATEAU` multiplies the
-    learning rate by `lr_decay` (torch's `ReduceLROnPlateau` with patience 0).
+    learning rate by `lr_decay` (torch's `ReduceLROnPlateau` with patience 0). Evaluations at steps
+    ≤ `warmup` only keep the best: they neither stop training nor lower the learning rate.
     """
 
-    def __init__(self, patience: int, tol: float = 0.0) -> None:
+    def __init__(self, patience: int, tol: float = 0.0, warmup: int = 0) -> None:
         self.patience = check_positive_int(patience, "patience", "早期終了までの評価回数",
                                            "evaluations to wait")
         self.tol = check_fraction(tol, "tol", "改善とみなす最小の割合", "smallest relative gain",
                                   zero_ok=True, one_ok=False)
-        self.best, self.best_state, self.waited = math.inf, None, 0
+        self.best, self.best_state, self.waited, self.warmup = math.inf, None, 0, warmup
         self.opt: torch.optim.Optimizer | None = None
         self.plateau: Any = None
 
@@ -700,6 +706,8 @@ class EarlyStopping:
         if current < self.best:
             self.best, history.best_step = current, step
             self.best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        if step <= self.warmup:
+            return
         self.waited = 0 if gain > self.tol else self.waited + 1
         history.stopped_early = self.waited >= self.patience
         if self.plateau is not None:

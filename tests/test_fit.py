@@ -104,7 +104,7 @@ def test_fixed_lr_is_recorded_and_kept(fitted: tuple[BiasedMF, History]) -> None
 
 def test_default_path_halves_lr_on_plateaus_and_stops_on_tiny_gains(split: Split) -> None:
     """The rule of `SCHEDULED`, replayed from the recorded RMSEs: when lr halves, when training stops."""
-    from helpers.training import PLATEAU
+    from helpers.training import PLATEAU, WARMUP
 
     train, val, _ = split
     model = new_model(train)
@@ -114,8 +114,11 @@ def test_default_path_halves_lr_on_plateaus_and_stops_on_tiny_gains(split: Split
     best, plateau_best, streak = math.inf, math.inf, 0
     for k, value in enumerate(val_rmse):
         gain = (best - value) / best if math.isfinite(best) else math.inf
-        streak = 0 if gain > SCHEDULED["tol"] else streak + 1
         best = min(best, value)
+        if history.eval_steps[k] <= WARMUP:  # only the best is kept
+            assert lr[k + 1] == lr[k] and k + 1 < len(val_rmse)
+            continue
+        streak = 0 if gain > SCHEDULED["tol"] else streak + 1
         # ReduceLROnPlateau (patience 0): its own best moves only on a gain of at least PLATEAU
         if value < plateau_best * (1 - PLATEAU):
             plateau_best, expected = value, 1.0
@@ -441,3 +444,30 @@ def test_default_betas_follow_the_schedule(split: Split) -> None:
             model = new_model(train)
             runs.append(fit(model, train, val, **settings, **extra).val_rmse)
         assert runs[0] == runs[1]
+
+
+def test_warm_up_keeps_a_small_set_from_stopping_at_its_first_rise() -> None:
+    """Adam's first steps can raise the validation RMSE; the first 10 steps neither stop nor halve lr."""
+    from helpers.training import WARMUP
+
+    data, _ = make_synthetic(200, 300, 6_000, rank=5, seed=1)
+    stars = Ratings(data.users, data.items, np.clip(np.round(data.ratings), 1, 5), data.n_users, data.n_items)
+    train, val, _ = split_random(stars, (0.1, 0.1), seed=0)
+    model = BiasedMF(train.n_users, train.n_items, 10, float(train.ratings.mean()), seed=0)
+    history = fit(model, train, val, **{**SCHEDULED, "reg": 0.04})  # 07's setting (solution, exercise 4)
+    assert history.val_rmse[1] > history.val_rmse[0]  # the rise, inside the warm-up
+    assert history.eval_steps[1] <= WARMUP and history.lr[2] == SCHEDULED["lr"]  # lr untouched by it
+    assert len(history.loss) > 10 * WARMUP and min(history.val_rmse) < 0.95 * history.val_rmse[0]
+
+
+def test_the_rules_benchmark_prints_both_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/fit_rules.py runs both rules on the smoke shape and prints one row each."""
+    from benchmarks import fit_rules
+
+    fit_rules.main(["--repeats", "1", "--shape", "smoke"])
+    out = capsys.readouterr().out.splitlines()
+    rows = [line for line in out if line.startswith("| ") and "---" not in line]
+    assert [r.split(" | ")[0][2:] for r in rows[1:]] == list(fit_rules.RULES)
+    for row in rows[1:]:
+        steps, best = (int(x) for x in row.split(" | ")[1:3])
+        assert 0 < best <= steps
