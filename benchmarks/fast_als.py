@@ -2,13 +2,14 @@
 
 Benchmark-only: learners never need a compiler (numba is in requirements-bench.txt). It solves
 what `helpers.fit_als` solves, each row's ridge regression for x_u = [b_u, p_u] with the other
-side fixed, but in one parallel pass per half-sweep: a row's ratings stream by once, its Gram
-matrix (r + 1)² and right-hand side stay in registers and L1, and an inline Cholesky solves
-it. No gathered (ratings × rank) temporary is ever made, which is what bounds the torch version.
+side fixed, but in one parallel pass per half-sweep: a row's ratings stream by once, the other
+side's rows it touches are gathered into a small (n_u × 16) block, one BLAS product gives its Gram
+matrix and an inline Cholesky solves it. No gathered (all ratings × rank) temporary is ever made,
+which is what bounds the torch version.
 
 Two choices make it fast in wall time, not only per sweep:
-- the other side's rows are stored padded to 16 floats ([1, q_i, 0…]), so the Gram update of one
-  rating is 11 rows × 16 lanes of fused multiply-adds, which LLVM vectorizes;
+- the other side's rows are stored padded to 16 floats ([1, q_i, 0…]), so gathering a row is one
+  aligned 64-byte copy and the Gram product a BLAS call on 16 columns;
 - the regularization has two forms (`scaled`): reg · n_u (per rating, as `helpers.fit`) or reg
   (per row, as cmfrec and implicit); which one is better is decided on validation like reg itself.
 """
@@ -165,15 +166,23 @@ class FastALS:
                    csr(items, users, ratings, n_items))
 
     def sweep(self) -> None:
-        """Users given items, then items given users."""
+        """Users given items, then items given users.
+
+        The threads work on rows (numba's prange); the Gram product inside a row calls BLAS, which
+        must then stay single-threaded: nested, 2 × 2 threads on 2 cores made a sweep at 25M-like
+        no faster with 2 threads than with 1 (benchmarks/README.md).
+        """
+        from threadpoolctl import threadpool_limits
+
         k = kernels()
-        for (crow, cols, ratings), own, own_bias, other, other_bias in (
-                (self.by_user, self.U, self.bu, self.V, self.bi),
-                (self.by_item, self.V, self.bi, self.U, self.bu)):
-            target = np.empty_like(ratings)
-            k["targets"](crow, cols, ratings, np.float32(self.mu), other_bias, target)
-            k["half_sweep"](crow, cols, target, other, own, own_bias, np.float32(self.reg), self.scaled,
-                            self.rank)
+        with threadpool_limits(limits=1, user_api="blas"):
+            for (crow, cols, ratings), own, own_bias, other, other_bias in (
+                    (self.by_user, self.U, self.bu, self.V, self.bi),
+                    (self.by_item, self.V, self.bi, self.U, self.bu)):
+                target = np.empty_like(ratings)
+                k["targets"](crow, cols, ratings, np.float32(self.mu), other_bias, target)
+                k["half_sweep"](crow, cols, target, other, own, own_bias, np.float32(self.reg),
+                                self.scaled, self.rank)
 
     def rmse(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> float:
         total = kernels()["squared_errors"](users, items, ratings, np.float32(self.mu), self.U, self.V,

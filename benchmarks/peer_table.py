@@ -31,6 +31,7 @@ import importlib.util
 import io
 import json
 import math
+import re
 import sys
 import time
 import warnings
@@ -702,9 +703,20 @@ def merge(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         old["results"] = [fresh.pop(r["key"], r) for r in old["results"]] + list(fresh.values())
         old["budget"] = run["budget"]  # the code's budgets now (the rows not re-run kept theirs)
         old["summary"] = summary(old["results"])
-    stored["date"] = f"{stored['date']} (rows re-run {new['date']}: " \
-                     f"{', '.join(sorted({r['key'] for run in new['runs'] for r in run['results']}))})"
+    rerun = {r["key"] for run in new["runs"] for r in run["results"]}
+    stored["date"] = rerun_note(stored["date"], new["date"][:10], rerun)
     return stored
+
+
+def rerun_note(date: str, day: str, keys: set[str]) -> str:
+    """`date` of a stored result with `keys` noted as re-run on `day`: one note per day, no repeats."""
+    base = date.split(" (rows re-run ")[0]
+    notes: dict[str, set[str]] = {}
+    for when, which in re.findall(r"\(rows re-run (\S+): ([^)]*)\)", date):
+        notes.setdefault(when, set()).update(which.split(", "))
+    notes.setdefault(day, set()).update(keys)
+    return base + "".join(f" (rows re-run {when}: {', '.join(sorted(which))})"
+                          for when, which in sorted(notes.items()))
 
 
 def render(path: Path) -> str:

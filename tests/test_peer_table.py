@@ -170,3 +170,11 @@ def test_the_fit_row_follows_helpers_fit_default_rule() -> None:
     history = fit(model, split.train, split.val, reg=0.04, max_steps=300)
     assert [p.passes for p in points] == history.eval_steps and history.stopped_early
     np.testing.assert_allclose([p.val for p in points], history.val_rmse, rtol=1e-5)
+
+
+def test_rerun_notes_keep_one_note_per_day() -> None:
+    """Re-running rows on the same day again does not repeat the note in the stored date."""
+    date = peer_table.rerun_note("2026-12-01", "2026-12-05", {"fit"})
+    date = peer_table.rerun_note(date, "2026-12-05", {"fit", "cmfrec"})
+    date = peer_table.rerun_note(date, "2026-12-06", {"fit"})
+    assert date == "2026-12-01 (rows re-run 2026-12-05: cmfrec, fit) (rows re-run 2026-12-06: fit)"
