@@ -190,4 +190,49 @@ class FastALS:
         return math.sqrt(total / len(ratings))
 
 
-__all__ = ["FastALS", "missing"]
+def profile(shape: str = "25m", repeats: int = 3) -> None:
+    """Print a sweep's time against the memory-bandwidth bound measured in the same run (1 and 2 threads).
+
+    Per rating a half-sweep reads its column index and target and writes/reads the target: 20 bytes
+    (the streaming bound); if every gathered 64-byte row of the other side came from memory, 84. The
+    Gram product of the padded rows is 16 × 16 multiply-adds per rating and half-sweep.
+    """
+    import statistics
+    import time
+
+    import numba
+    import torch
+
+    from .data import SHAPES, cache_path, generate, load
+    from .machine import copy_bandwidth
+
+    torch.set_num_threads(1)
+    path = cache_path(SHAPES[shape])
+    split = load(path) if path.exists() else generate(SHAPES[shape])
+    tr = split.train
+    model = FastALS.build(tr.users, tr.items, tr.ratings, tr.n_users, tr.n_items, 10, 1.0)
+    model.sweep()  # compile or load the kernels
+    bandwidth, n = copy_bandwidth(), len(tr.ratings)
+    stream, gather, flops = 2 * n * 20 / bandwidth, 2 * n * 84 / bandwidth, 2 * n * 16 * 16 * 2
+    print(f"{SHAPES[shape].label}: {n:,} training ratings, copy bandwidth {bandwidth / 1e9:.1f} GB/s; "
+          f"bound per sweep {stream:.3f} s streaming, {gather:.3f} s with every gathered row from memory")
+    for threads in (1, 2):
+        numba.set_num_threads(threads)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model.sweep()
+            times.append(time.perf_counter() - start)
+        sweep = statistics.median(times)
+        print(f"{threads} thread(s): sweep {sweep:.3f} s (median of {repeats}) = {sweep / stream:.1f} × the "
+              f"streaming bound, {sweep / gather:.1f} × the gather bound; padded Gram work "
+              f"{flops / sweep / 1e9:.1f} GFLOP/s")
+
+
+__all__ = ["FastALS", "missing", "profile"]
+
+
+if __name__ == "__main__":
+    import sys
+
+    profile(*sys.argv[1:2])

@@ -178,3 +178,13 @@ def test_rerun_notes_keep_one_note_per_day() -> None:
     date = peer_table.rerun_note(date, "2026-12-05", {"fit", "cmfrec"})
     date = peer_table.rerun_note(date, "2026-12-06", {"fit"})
     assert date == "2026-12-01 (rows re-run 2026-12-05: cmfrec, fit) (rows re-run 2026-12-06: fit)"
+
+
+def test_the_compiled_als_profile_prints_its_bound(capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m benchmarks.fast_als SHAPE` times a sweep at 1 and 2 threads against the bound."""
+    pytest.importorskip("numba", reason=f"numba not installed {INSTALL}")
+    from benchmarks import fast_als
+
+    fast_als.profile("smoke", repeats=1)
+    out = capsys.readouterr().out
+    assert "copy bandwidth" in out and out.count("× the gather bound") == 2
