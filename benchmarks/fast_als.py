@@ -203,12 +203,11 @@ def profile(shape: str = "25m", repeats: int = 3) -> None:
     import numba
     import torch
 
-    from .data import SHAPES, cache_path, generate, load
+    from .data import SHAPES, ensure, load
     from .machine import copy_bandwidth
 
     torch.set_num_threads(1)
-    path = cache_path(SHAPES[shape])
-    split = load(path) if path.exists() else generate(SHAPES[shape])
+    split = load(ensure(SHAPES[shape]))
     tr = split.train
     model = FastALS.build(tr.users, tr.items, tr.ratings, tr.n_users, tr.n_items, 10, 1.0)
     model.sweep()  # compile or load the kernels

@@ -16,12 +16,12 @@ import argparse
 import statistics
 import time
 
-import numpy as np
 import torch
 
-from helpers import BiasedMF, fit, rmse
+from helpers import fit, rmse
 
-from .data import SHAPES, cache_path, generate, load
+from .data import SHAPES, ensure, load
+from .methods import new_model
 
 RULES = {"earlier (patience 4, fixed lr)": dict(patience=4, tol=0.0, lr_decay=1.0),
          "default (07, section 4)": {}}
@@ -35,13 +35,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     shape = SHAPES[args.shape]
-    path = cache_path(shape)
-    split = load(path) if path.exists() else generate(shape)
+    split = load(ensure(shape))
     rows: dict[str, dict] = {name: {"seconds": []} for name in RULES}
     for _ in range(args.repeats):
         for name, rule in RULES.items():
-            mean = float(np.mean(split.train.ratings, dtype=np.float64))
-            model = BiasedMF(split.train.n_users, split.train.n_items, 10, mean, seed=0)
+            model = new_model(split.train)
             start = time.perf_counter()
             history = fit(model, split.train, split.val, lr=0.1, reg=args.reg, **rule)
             rows[name]["seconds"].append(time.perf_counter() - start)

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from helpers import rmse
-from helpers.training import WARMUP, EarlyStopping, History, _als_sweep, _SparseBatch, adam_betas, fit_biases
+from helpers.training import WARMUP, EarlyStopping, History, _als_sweep, _SparseBatch, fit_biases
 
 from . import fast_als, machine
 from .data import RANK, ROOT, Split, load
@@ -220,9 +220,8 @@ def run_fit(split: Split, reg: float, budget: Budget, scorer: Scorer) -> list[Po
     start = time.perf_counter()
     model = new_model(split.train)
     batch = _SparseBatch(split.train, (model.n_users, model.n_items), torch.float32)
-    opt = torch.optim.Adam(weights_of(model), lr=0.1, betas=adam_betas(True))
-    rule, history = EarlyStopping(budget.adam_patience, budget.adam_tol, WARMUP), History()
-    rule.schedule(opt, 0.5)
+    rule, history = EarlyStopping(budget.adam_patience, budget.adam_tol, WARMUP, lr_decay=0.5), History()
+    opt = rule.adam(weights_of(model), 0.1, validated=True)
     elapsed = time.perf_counter() - start
     points = []
     for k in range(1, budget.adam_steps + 1):

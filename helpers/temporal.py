@@ -33,19 +33,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import (
-    bilingual,
-    check_fraction,
-    check_positive_float,
-    check_positive_int,
-    check_reg,
-    check_seed,
-)
+from ._checks import bilingual, check_positive_float, check_positive_int, check_reg, check_seed
 from .datasets import Ratings, _check_fraction, _check_ratings, _zipf_weights, draw_truth
 from .implicit import _activity
 from .metrics import _bootstrap_means, _pair
 from .models import check_index
-from .training import WARMUP, DivergenceError, EarlyStopping, History, _check_loss, adam_betas
+from .training import WARMUP, DivergenceError, EarlyStopping, History, _check_loss
 
 # --- synthetic data with time and known truth -----------------------------------------------------
 
@@ -393,9 +386,7 @@ def fit_timed(model: TimeBiasedMF, train: Ratings, val: Ratings | None = None, *
     bin_reg = check_reg(bin_reg, allow_zero=True, name="bin_reg")
     max_steps = check_positive_int(max_steps, "max_steps", "最大ステップ数", "maximum steps")
     eval_every = check_positive_int(eval_every, "eval_every", "評価の間隔", "evaluation interval")
-    stopping = EarlyStopping(patience, tol, WARMUP)
-    lr_decay = check_fraction(lr_decay, "lr_decay", "学習率を下げる倍率", "learning-rate factor",
-                              zero_ok=False, one_ok=True)
+    stopping = EarlyStopping(patience, tol, WARMUP, lr_decay=lr_decay)
     users, items, times, ratings = _timed_tensors(train, "train", model)
     held = None if val is None else _timed_tensors(val, "val", model)
     slots = items * model.n_bins + model.bin_of(times)  # each rating's row of item_bin_bias
@@ -409,9 +400,7 @@ def fit_timed(model: TimeBiasedMF, train: Ratings, val: Ratings | None = None, *
             for table in tables:
                 table[count[:, 0] == 0] = 0.0
     params = [P, Q, bu, bi, bt]
-    scheduled = held is not None and lr_decay < 1
-    opt = torch.optim.Adam(params, lr=lr, betas=adam_betas(scheduled))
-    stopping.schedule(opt, lr_decay if scheduled else 1.0)
+    opt = stopping.adam(params, lr, validated=held is not None)
     history = History()
     for step in range(1, max_steps + 1):
         with torch.no_grad():

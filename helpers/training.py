@@ -278,18 +278,14 @@ def fit(
     reg = check_reg(reg, allow_zero=True)
     max_steps = check_positive_int(max_steps, "max_steps", "最大ステップ数", "maximum steps")
     eval_every = check_positive_int(eval_every, "eval_every", "評価の間隔", "evaluation interval")
-    lr_decay = check_fraction(lr_decay, "lr_decay", "学習率を下げる倍率", "learning-rate factor",
-                              zero_ok=False, one_ok=True)
-    scheduled = val is not None and lr_decay < 1
-    betas = check_betas(betas) if betas is not None else adam_betas(scheduled)
-    monitor = _Monitor(model, train, val, patience, device, callback, tol, WARMUP)
+    stopping = EarlyStopping(patience, tol, WARMUP, lr_decay=lr_decay, betas=betas)
+    monitor = _Monitor(model, train, val, stopping, device, callback)
     history = monitor.history
     batch = _SparseBatch(train, (model.n_users, model.n_items), model.global_mean.dtype, monitor.device)
     _zero_unrated(model, batch)
     weights = [model.user_factors.weight, model.item_factors.weight,
                model.user_bias.weight, model.item_bias.weight]
-    opt = torch.optim.Adam(weights, lr=lr, betas=betas)
-    monitor.stopping.schedule(opt, lr_decay if scheduled else 1.0)
+    opt = stopping.adam(weights, lr, validated=val is not None)
     for step in range(1, max_steps + 1):
         value = batch.loss_and_grads(model, reg)
         _check_loss(value, step, history.loss, lr)
@@ -556,7 +552,7 @@ def fit_als(
                     note_en="Without regularization, ALS may face unsolvable systems "
                             "for rows with few ratings.")
     sweeps = check_positive_int(sweeps, "sweeps", "反復回数", "number of sweeps")
-    monitor = _Monitor(model, train, val, patience, device, callback)
+    monitor = _Monitor(model, train, val, EarlyStopping(patience), device, callback)
     batch = _SparseBatch(train, (model.n_users, model.n_items), model.global_mean.dtype, monitor.device)
     _zero_unrated(model, batch)
     for sweep in range(1, sweeps + 1):
@@ -600,8 +596,8 @@ def _als_sweep(batch: _SparseBatch, model: Any, reg: float) -> None:
 class _Monitor:
     """Checks the model and data, records the RMSEs and does the early stopping of `fit` and `fit_als`."""
 
-    def __init__(self, model: Any, train: Any, val: Any, patience: int, device: Any = None,
-                 callback: EvalCallback | None = None, tol: float = 0.0, warmup: int = 0) -> None:
+    def __init__(self, model: Any, train: Any, val: Any, stopping: EarlyStopping, device: Any = None,
+                 callback: EvalCallback | None = None) -> None:
         from .models import BiasedMF
 
         if not isinstance(model, BiasedMF):
@@ -618,7 +614,7 @@ class _Monitor:
         if val is not None:
             self.val = tuple(t.to(self.device) for t in _triples(val, "val", dtype))
             model.check_ids(val.users, val.items)
-        self.stopping = EarlyStopping(patience, tol, warmup)
+        self.stopping = stopping
         if callback is not None and not callable(callback):
             raise TypeError(bilingual(
                 f"`callback` には関数 (step, val_rmse) -> bool を渡してください"
@@ -675,24 +671,32 @@ class EarlyStopping:
     The best parameters are kept at any gain > 0; `patience` evaluations in a row with a gain ≤ `tol`
     stop training; with an optimizer and `lr_decay` < 1, a gain below `PLATEAU` multiplies the
     learning rate by `lr_decay` (torch's `ReduceLROnPlateau` with patience 0). Evaluations at steps
-    ≤ `warmup` only keep the best: they neither stop training nor lower the learning rate.
+    ≤ `warmup` only keep the best: they neither stop training nor lower the learning rate. `adam`
+    makes the optimizer of this rule; the arguments are all checked here, before any training.
     """
 
-    def __init__(self, patience: int, tol: float = 0.0, warmup: int = 0) -> None:
+    def __init__(self, patience: int, tol: float = 0.0, warmup: int = 0, *, lr_decay: float = 1.0,
+                 betas: tuple[float, float] | None = None) -> None:
         self.patience = check_positive_int(patience, "patience", "早期終了までの評価回数",
                                            "evaluations to wait")
         self.tol = check_fraction(tol, "tol", "改善とみなす最小の割合", "smallest relative gain",
                                   zero_ok=True, one_ok=False)
+        self.lr_decay = check_fraction(lr_decay, "lr_decay", "学習率を下げる倍率", "learning-rate factor",
+                                       zero_ok=False, one_ok=True)
+        self.betas = None if betas is None else check_betas(betas)
         self.best, self.best_state, self.waited, self.warmup = math.inf, None, 0, warmup
         self.opt: torch.optim.Optimizer | None = None
         self.plateau: Any = None
 
-    def schedule(self, opt: torch.optim.Optimizer, lr_decay: float = 1.0) -> None:
-        """Record `opt`'s learning rate in the history and, if `lr_decay` < 1, lower it on plateaus."""
-        self.opt = opt
-        if lr_decay < 1:
+    def adam(self, params: list[torch.Tensor], lr: float, *, validated: bool) -> torch.optim.Optimizer:
+        """Adam for `params`, its lr recorded at each evaluation and, with validation data and
+        `lr_decay` < 1, lowered on plateaus; betas as given, else `adam_betas` of that choice."""
+        scheduled = validated and self.lr_decay < 1
+        self.opt = torch.optim.Adam(params, lr=lr, betas=self.betas or adam_betas(scheduled))
+        if scheduled:
             self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                opt, factor=lr_decay, patience=0, threshold=PLATEAU)
+                self.opt, factor=self.lr_decay, patience=0, threshold=PLATEAU)
+        return self.opt
 
     def record_lr(self, history: History) -> None:
         if self.opt is not None:
