@@ -495,7 +495,11 @@ def run_method(key: str, split: Split, budget: Budget) -> Result:
     result.points = trace_peer(peer, result.reg)
     one = next(p for p in result.points if p.passes == 1)
     last = result.points[-1]
-    result.pass_s = (last.seconds - one.seconds) / (last.passes - 1) if last.passes > 1 else one.seconds
+    slope = (last.seconds - one.seconds) / (last.passes - 1) if last.passes > 1 else 0.0
+    # The time per pass is the slope between refits; when a pass costs less than the timing noise (the
+    # smoke shape's millisecond fits), the slope can come out ≤ 0: then the whole last fit per pass,
+    # fixed cost included, an upper bound.
+    result.pass_s = slope if slope > 0 else last.seconds / last.passes
     result.extra = dict(peer.extra, fixed_s=max(0.0, one.seconds - result.pass_s))
     if isinstance(peer, LibMF):
         result.note = peer.build
